@@ -1,0 +1,14 @@
+"""sk_gradopt: scikit-learn estimators fitted by a gradient optimizer you choose.
+
+``GradientRegressor`` and ``GradientClassifier`` take ``optimizer=`` among
+full-batch gradient descent (``"gd"``), mini-batch SGD (``"sgd"``),
+``"momentum"``, ``"rmsprop"`` and ``"adam"``; the optimizer and its settings
+are hyperparameters to tune with scikit-learn's searchers.
+"""
+
+from ._classifier import GradientClassifier
+from ._optimizers import OPTIMIZERS
+from ._regressor import GradientRegressor
+
+__all__ = ["GradientClassifier", "GradientRegressor", "OPTIMIZERS"]
+__version__ = "0.1.0"

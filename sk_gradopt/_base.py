@@ -1,0 +1,457 @@
+"""The training loop shared by :class:`GradientRegressor` and :class:`GradientClassifier`.
+
+The model is linear: ``raw = X @ coef + intercept``. Internally the
+parameters are one array ``W`` of shape ``(n_features + 1, n_outputs)``: the
+coefficients with the intercept as the last row, so that every optimizer
+updates one array. The objective is
+
+    sum_i s_i * loss(y_i, raw_i) / sum_i s_i + alpha * R(coef)
+
+(``s`` the sample weights, ``R`` the penalty of :mod:`._penalties`; the
+intercept is not penalised). A mini-batch ``B`` estimates its gradient as
+``sum_{i in B} s_i * grad_i / (|B| * mean(s))``, which is unbiased and exact
+for a full batch.
+"""
+
+import math
+import time
+import warnings
+from numbers import Integral, Real
+from typing import Any, NamedTuple
+
+import numpy as np
+from array_api_compat import array_namespace
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._array_api import check_same_namespace, get_namespace_and_device, move_to
+from ._optimizers import OPTIMIZERS, make_optimizer
+from ._penalties import Penalty
+from ._schedules import SCHEDULES, scheduled_learning_rate
+
+#: A fit whose training objective ends above this multiple of where it
+#: started (or overflows) is treated as diverged.
+DIVERGENCE_FACTOR = 10.0
+
+#: ``schedule="adaptive"`` stops once the learning rate falls below this.
+MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+
+class _Data(NamedTuple):
+    """Validated training or validation data in the input's namespace."""
+
+    X: Any
+    Y: Any  # (n_samples, n_outputs), the dtype of X
+    sample_weight: Any  # (n_samples,) or None for unit weights
+    weight_sum: float
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+
+def _take(data, rows, with_weight_sum=False):
+    """The rows ``rows`` (an index array) of ``data``.
+
+    ``weight_sum`` is computed only when asked: it is a device-to-host read.
+    """
+    xp = array_namespace(data.X)
+    sw = data.sample_weight
+    sw = None if sw is None else xp.take(sw, rows, axis=0)
+    weight_sum = None
+    if with_weight_sum:
+        weight_sum = rows.shape[0] if sw is None else float(xp.sum(sw))
+    return _Data(
+        xp.take(data.X, rows, axis=0), xp.take(data.Y, rows, axis=0), sw, weight_sum
+    )
+
+
+def _raw_prediction(X, W):
+    return X @ W[:-1, :] + W[-1:, :]
+
+
+class BaseGradientEstimator(BaseEstimator):
+    """Parameters, validation and the training loop of both estimators.
+
+    Subclasses implement ``_encode_targets``, ``_loss_function``,
+    ``_n_outputs`` and the layout of ``coef_``/``intercept_``
+    (``_set_coef``, ``_coef_as_params``).
+    """
+
+    _parameter_constraints: dict = {
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "schedule": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "eps": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # Keyword arguments of ``validate_data`` for ``y``; set by subclasses.
+    _y_validation: dict = {}
+
+    def __init__(
+        self,
+        loss,
+        *,
+        optimizer,
+        learning_rate,
+        schedule,
+        power_t,
+        momentum,
+        nesterov,
+        rho,
+        beta_1,
+        beta_2,
+        eps,
+        batch_size,
+        max_iter,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        penalty,
+        alpha,
+        l1_ratio,
+        fit_intercept,
+        shuffle,
+        random_state,
+        verbose,
+        warm_start,
+    ):
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.rho = rho
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    def _fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None,
+             *, partial=False, classes=None):
+        """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
+        first_call = not (partial and hasattr(self, "_opt_state"))
+        xp, _, device = get_namespace_and_device(X)
+        y, sample_weight, coef_init, intercept_init = move_to(
+            y, sample_weight, coef_init, intercept_init, xp=xp, device=device
+        )
+        X, y = validate_data(
+            self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
+            **self._y_validation,
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        Y, sample_weight, stratify = self._encode_targets(
+            X, y, sample_weight, first_call=first_call, partial=partial, classes=classes
+        )
+        weight_sum = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+        data = _Data(X, Y, sample_weight, weight_sum)
+
+        if first_call:
+            self._rng = check_random_state(self.random_state)
+        validation = None
+        if self.early_stopping and not partial:
+            data, validation = self._split(data, stratify, self._rng, xp, device)
+
+        if first_call:
+            W, zero_init = self._initial_params(
+                X, Y.shape[1], coef_init, intercept_init, xp, device
+            )
+            self._opt_state = self._make_optimizer().init(W)
+            self.t_ = 0
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.validation_loss_curve_ = [] if validation is not None else None
+            self.best_loss_ = math.inf
+        else:
+            W, zero_init = self._coef_as_params(xp), False
+
+        W = self._train(
+            data, validation, W, zero_init=zero_init,
+            n_epochs=1 if partial else self.max_iter, stopping=not partial,
+        )
+        self._set_coef(W)
+        return self
+
+    def _make_optimizer(self):
+        return make_optimizer(
+            self.optimizer, momentum=self.momentum, nesterov=self.nesterov,
+            rho=self.rho, beta_1=self.beta_1, beta_2=self.beta_2, eps=self.eps,
+        )
+
+    def _split(self, data, stratify, rng, xp, device):
+        """Hold out ``validation_fraction`` of the rows (stratified for classifiers)."""
+        train, val = train_test_split(
+            np.arange(data.n_samples), test_size=self.validation_fraction,
+            random_state=rng, stratify=stratify,
+        )
+        train, val = (xp.asarray(rows, device=device) for rows in (train, val))
+        return _take(data, train, True), _take(data, val, True)
+
+    def _initial_params(self, X, n_outputs, coef_init, intercept_init, xp, device):
+        """``W`` from ``coef_init``/``intercept_init``, ``warm_start`` or zeros."""
+        n_features = X.shape[1]
+        if coef_init is None and self.warm_start and hasattr(self, "coef_"):
+            W = self._coef_as_params(xp)
+            if W.shape == (n_features + 1, n_outputs):
+                return xp.astype(W, X.dtype), False
+        W = xp.zeros((n_features + 1, n_outputs), dtype=X.dtype, device=device)
+        zero_init = True
+        if coef_init is not None:
+            coef_init = xp.asarray(coef_init, dtype=X.dtype, device=device)
+            if coef_init.size != n_features * n_outputs:
+                raise ValueError(
+                    f"coef_init has shape {tuple(coef_init.shape)}; expected "
+                    f"{n_outputs * n_features} values as ({n_outputs}, {n_features})."
+                )
+            coef = xp.reshape(coef_init, (n_outputs, n_features)).T
+            W = xp.concat([coef, W[-1:, :]])
+            zero_init = False
+        if intercept_init is not None and self.fit_intercept:
+            intercept = xp.asarray(intercept_init, dtype=X.dtype, device=device)
+            if intercept.size not in (1, n_outputs):
+                raise ValueError(
+                    f"intercept_init has shape {tuple(intercept.shape)}; expected "
+                    f"{n_outputs} values."
+                )
+            intercept = xp.broadcast_to(xp.reshape(intercept, (1, -1)), (1, n_outputs))
+            W = xp.concat([W[:-1, :], intercept])
+            zero_init = False
+        return W, zero_init
+
+    def _batch_size(self, n_samples):
+        if self.optimizer == "gd":
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _batches(self, data, batch_size, xp, device):
+        """Yield the mini-batches of one epoch; a fresh permutation per epoch."""
+        n = data.n_samples
+        if batch_size >= n:
+            yield data
+            return
+        order = None
+        if self.shuffle:
+            order = xp.asarray(self._rng.permutation(n), device=device)
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            if order is not None:
+                yield _take(data, order[start:stop])
+            else:
+                sw = data.sample_weight
+                yield _Data(data.X[start:stop, ...], data.Y[start:stop, ...],
+                            None if sw is None else sw[start:stop], None)
+
+    def _objective(self, data, W, loss_fn, penalty, zero_init=False):
+        """Training objective (or, with ``penalty=None``, the mean loss) at ``W``."""
+        xp = array_namespace(W)
+        if zero_init:
+            raw = xp.zeros(data.Y.shape, dtype=W.dtype, device=W.device)
+        else:
+            raw = _raw_prediction(data.X, W)
+        with np.errstate(all="ignore"):
+            loss, _ = loss_fn(data.Y, raw)
+            if data.sample_weight is not None:
+                loss = loss * data.sample_weight
+            value = float(xp.sum(loss)) / data.weight_sum
+        return value if penalty is None else value + penalty.value(W[:-1, :])
+
+    def _train(self, data, validation, W, *, zero_init, n_epochs, stopping):
+        """Run up to ``n_epochs`` epochs from ``W``; return the weights to keep."""
+        xp, _, device = get_namespace_and_device(data.X)
+        optimizer = self._make_optimizer()
+        loss_fn = self._loss_function()
+        penalty = Penalty.from_params(self.penalty, self.alpha, self.l1_ratio)
+        batch_size = self._batch_size(data.n_samples)
+        mean_weight = data.weight_sum / data.n_samples
+        base_lr = self.learning_rate
+        opt_state = self._opt_state
+
+        reference = self._objective(data, W, loss_fn, penalty, zero_init)
+        safe_loss, safe_W = reference, W  # best finite weights, for divergence
+        best_val_W = None
+        no_improvement = 0
+        diverged = converged = False
+
+        with np.errstate(all="ignore"):
+            for _ in range(n_epochs):
+                start_time = time.perf_counter()
+                epoch_start_W = W
+                total = 0.0
+                for batch in self._batches(data, batch_size, xp, device):
+                    lr = scheduled_learning_rate(
+                        self.schedule, base_lr, step=self.t_, epoch=self.n_iter_,
+                        max_iter=self.max_iter, power_t=self.power_t,
+                    )
+                    W, opt_state, batch_loss = _gradient_step(
+                        W, opt_state, batch, loss_fn=loss_fn, optimizer=optimizer,
+                        penalty=penalty, learning_rate=lr, mean_weight=mean_weight,
+                        fit_intercept=self.fit_intercept,
+                    )
+                    total = total + batch_loss
+                    self.t_ += 1
+                self.n_iter_ += 1
+                loss = float(total) / data.weight_sum + penalty.value(epoch_start_W[:-1, :])
+
+                if not _is_finite(loss, W) or loss > DIVERGENCE_FACTOR * reference:
+                    diverged = loss
+                    if math.isfinite(loss):
+                        self.loss_curve_.append(loss)
+                    break
+                self.loss_curve_.append(loss)
+                if loss < safe_loss:
+                    safe_loss, safe_W = loss, epoch_start_W
+
+                monitored = loss
+                if validation is not None:
+                    monitored = self._objective(validation, W, loss_fn, None)
+                    self.validation_loss_curve_.append(monitored)
+                if self.verbose:
+                    extra = "" if validation is None else f", validation loss = {monitored:.8f}"
+                    print(
+                        f"Epoch {self.n_iter_}, loss = {loss:.8f}{extra}, "
+                        f"learning_rate = {lr:.4g}, "
+                        f"time = {time.perf_counter() - start_time:.3f}s"
+                    )
+                if stopping and self.tol is not None:
+                    if monitored > self.best_loss_ - self.tol:
+                        no_improvement += 1
+                    else:
+                        no_improvement = 0
+                if monitored < self.best_loss_:
+                    self.best_loss_ = monitored
+                    best_val_W = W
+                if no_improvement >= self.n_iter_no_change:
+                    if self.schedule == "adaptive" and base_lr > MIN_ADAPTIVE_LEARNING_RATE:
+                        base_lr /= 5.0
+                        no_improvement = 0
+                    else:
+                        converged = True
+                        break
+
+        self._opt_state = opt_state
+        if validation is not None and best_val_W is not None:
+            W = best_val_W
+        if not diverged and stopping:
+            final = self._objective(data, W, loss_fn, penalty)
+            if not math.isfinite(final) or final > DIVERGENCE_FACTOR * reference:
+                diverged = final
+        if diverged is not False:
+            self._warn_diverged(reference, diverged, safe_loss)
+            return safe_W
+        if stopping and not converged and self.tol is not None:
+            warnings.warn(
+                f"Maximum number of epochs (max_iter={self.max_iter}) reached and "
+                f"the optimization with optimizer={self.optimizer!r} and "
+                f"learning_rate={self.learning_rate} hasn't converged yet. "
+                "Increase max_iter, or tune learning_rate.",
+                ConvergenceWarning,
+            )
+        return W
+
+    def _warn_diverged(self, start, end, kept):
+        warnings.warn(
+            f"The fit diverged with optimizer={self.optimizer!r} and "
+            f"learning_rate={self.learning_rate}: the training objective went "
+            f"from {start:.4g} to {end:.4g} at epoch {self.n_iter_}. The best "
+            f"finite weights seen (objective {kept:.4g}) were kept. Lower "
+            "learning_rate.",
+            ConvergenceWarning,
+        )
+        if self.best_loss_ == math.inf:
+            self.best_loss_ = kept
+
+    # -------------------------------------------------------------- predict
+
+    def _decision(self, X, method):
+        """``X @ coef_.T + intercept_`` as an ``(n_samples, n_outputs)`` array."""
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method=method)
+        xp, _, _ = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        return _raw_prediction(X, xp.astype(self._coef_as_params(xp), X.dtype))
+
+
+def _is_finite(loss, W):
+    xp = array_namespace(W)
+    return math.isfinite(loss) and bool(xp.all(xp.isfinite(W)))
+
+
+def _gradient_step(W, opt_state, batch, *, loss_fn, optimizer, penalty,
+                   learning_rate, mean_weight, fit_intercept):
+    """One optimizer step on one batch; return ``(W, state, weighted loss sum)``."""
+    xp = array_namespace(W)
+    coef = W[:-1, :]
+    loss, dz = loss_fn(batch.Y, _raw_prediction(batch.X, W))
+    if batch.sample_weight is not None:
+        loss = loss * batch.sample_weight
+        dz = dz * batch.sample_weight[:, None]
+    scale = 1.0 / (batch.X.shape[0] * mean_weight)
+    grad_coef = (batch.X.T @ dz) * scale
+    if penalty.l2:
+        grad_coef = grad_coef + penalty.l2 * coef
+    if fit_intercept:
+        grad_intercept = xp.sum(dz, axis=0, keepdims=True) * scale
+    else:
+        grad_intercept = xp.zeros_like(W[-1:, :])
+    grads = xp.concat([grad_coef, grad_intercept])
+    direction, opt_state = optimizer.update(grads, opt_state)
+    W = W - learning_rate * direction
+    if penalty.l1:
+        W = xp.concat([penalty.prox(W[:-1, :], learning_rate), W[-1:, :]])
+    return W, opt_state, xp.sum(loss)

@@ -1,0 +1,325 @@
+"""GradientClassifier: a linear classifier fitted by a gradient optimizer."""
+
+import numpy as np
+from array_api_compat import array_namespace
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._array_api import get_namespace_and_device, to_numpy
+from ._base import BaseGradientEstimator
+from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._losses import CLASSIFICATION_LOSSES, get_loss
+
+
+def _has_proba(estimator):
+    if estimator.loss not in ("log_loss", "modified_huber"):
+        raise AttributeError(
+            f"probability estimates are not available for loss={estimator.loss!r}; "
+            "use loss='log_loss' or loss='modified_huber'."
+        )
+    return True
+
+
+class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
+    __doc__ = f"""Linear classifier fitted by a gradient optimizer you choose and tune.
+
+    Minimises the sample-weighted mean of the per-sample loss plus
+    ``alpha * R(coef)``. ``loss="log_loss"`` is logistic regression for two
+    classes and multinomial (softmax) regression for more; with full-batch
+    ``"gd"`` and ``penalty="l2"`` it converges to
+    ``LogisticRegression(C=1 / (alpha * n_samples))``. ``"hinge"`` and
+    ``"modified_huber"`` fit one-vs-rest columns for more than two classes,
+    all in one loop.
+
+    Parameters
+    ----------
+    loss : {{"log_loss", "hinge", "modified_huber"}}, default="log_loss"
+        The per-sample loss, as in ``SGDClassifier``.
+
+    {OPTIMIZER_PARAMETERS.replace(" STRATIFIED", " (stratified by class)")}
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``
+        (not supported by ``partial_fit``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    coef_ : array of shape (1, n_features) or (n_classes, n_features)
+        Coefficients (one row for two classes), in the namespace and on the
+        device of the training data.
+
+    intercept_ : array of shape (1,) or (n_classes,)
+        Intercepts.
+
+    {FITTED_ATTRIBUTES}
+
+    See Also
+    --------
+    GradientRegressor : The regressor fitted by the same loop.
+    sklearn.linear_model.SGDClassifier : Per-sample SGD in Cython.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_gradopt import GradientClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = GradientClassifier(optimizer="adam", learning_rate=0.05, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGradientEstimator._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+    _y_validation = {"multi_output": False, "y_numeric": False}
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        optimizer="adam",
+        learning_rate=0.01,
+        schedule="constant",
+        power_t=0.25,
+        momentum=0.9,
+        nesterov=False,
+        rho=0.99,
+        beta_1=0.9,
+        beta_2=0.999,
+        eps=1e-8,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        class_weight=None,
+    ):
+        super().__init__(
+            loss, optimizer=optimizer, learning_rate=learning_rate,
+            schedule=schedule, power_t=power_t, momentum=momentum,
+            nesterov=nesterov, rho=rho, beta_1=beta_1, beta_2=beta_2, eps=eps,
+            batch_size=batch_size, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, penalty=penalty,
+            alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+            shuffle=shuffle, random_state=random_state, verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+        """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data (NumPy, or any array-API namespace with
+            ``sklearn.set_config(array_api_dispatch=True)``).
+        y : array of shape (n_samples,)
+            Class labels.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+        coef_init : array of shape (n_classes, n_features), default=None
+            Initial coefficients (one row for two classes; zeros by default).
+        intercept_init : array of shape (n_classes,), default=None
+            Initial intercepts (zeros by default).
+
+        Returns
+        -------
+        self : GradientClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, coef_init, intercept_init)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
+
+        ``early_stopping`` and the stopping rule are ignored. Calling it k
+        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data.
+        y : array of shape (n_samples,)
+            Class labels.
+        classes : array of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored later.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GradientClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
+
+    def decision_function(self, X):
+        """Signed distance to the decision boundary (raw linear scores).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : array of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, > 0 means ``classes_[1]``.
+        """
+        raw = self._decision(X, "decision_function")
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : array of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+        """
+        raw = self._decision(X, "predict")
+        xp, _, device = get_namespace_and_device(raw)
+        if raw.shape[1] == 1:
+            index = xp.astype(raw[:, 0] > 0, xp.int64)
+        else:
+            index = xp.argmax(raw, axis=1)
+        if isinstance(raw, np.ndarray) or self.classes_.dtype.kind not in "iufb":
+            return self.classes_[to_numpy(index)]
+        return xp.take(xp.asarray(self.classes_, device=device), index, axis=0)
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (``log_loss`` and ``modified_huber`` only).
+
+        ``log_loss`` gives the logistic / softmax probabilities;
+        ``modified_huber`` gives ``(clip(score, -1, 1) + 1) / 2``, normalised
+        over the one-vs-rest columns, as ``SGDClassifier`` does.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : array of shape (n_samples, n_classes)
+            Probabilities of ``classes_`` in order.
+        """
+        raw = self._decision(X, "predict_proba")
+        xp = array_namespace(raw)
+        if self.loss == "log_loss" and raw.shape[1] > 1:
+            shifted = raw - xp.max(raw, axis=1, keepdims=True)
+            exp = xp.exp(shifted)
+            return exp / xp.sum(exp, axis=1, keepdims=True)
+        if self.loss == "log_loss":
+            positive = xp.exp(-xp.logaddexp(xp.zeros_like(raw), -raw))
+        else:
+            positive = (xp.clip(raw, -1.0, 1.0) + 1.0) / 2.0
+        if raw.shape[1] == 1:
+            return xp.concat([1.0 - positive, positive], axis=1)
+        total = xp.sum(positive, axis=1, keepdims=True)
+        uniform = xp.full_like(positive, 1.0 / positive.shape[1])
+        return xp.where(total > 0, positive / xp.where(total > 0, total, 1.0), uniform)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : array of shape (n_samples, n_classes)
+            Log-probabilities of ``classes_`` in order.
+        """
+        proba = self.predict_proba(X)
+        return array_namespace(proba).log(proba)
+
+    # ---------------------------------------------------- subclass hooks
+
+    def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
+        xp, _, device = get_namespace_and_device(X)
+        y = to_numpy(y)
+        check_classification_targets(y)
+        if first_call:
+            if partial and classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: "
+                    "all the class labels, e.g. classes=np.unique(y_all)."
+                )
+            labels = to_numpy(classes) if partial else y
+            self.classes_ = LabelEncoder().fit(labels).classes_
+            if self.classes_.shape[0] < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got "
+                    f"{self.classes_.shape[0]} class: {self.classes_[0]!r}. "
+                    f"{type(self).__name__} needs samples of at least 2 classes."
+                )
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} that are not in classes "
+                f"{self.classes_.tolist()}."
+            )
+        y_index = np.searchsorted(self.classes_, y)
+        n_classes = self.classes_.shape[0]
+
+        if self.class_weight is not None:
+            if partial and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit: one "
+                    "batch's class frequencies are not the data's. Pass a dict, "
+                    "e.g. from sklearn.utils.class_weight.compute_class_weight."
+                )
+            weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            weights = xp.asarray(weights[y_index], dtype=X.dtype, device=device)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+
+        if n_classes == 2:
+            targets = np.where(y_index == 1, 1.0, -1.0)[:, None]
+        else:
+            targets = np.eye(n_classes)[y_index]
+            if self.loss != "log_loss":
+                targets = 2.0 * targets - 1.0
+        Y = xp.asarray(targets, dtype=X.dtype, device=device)
+        return Y, sample_weight, y_index
+
+    def _loss_function(self):
+        return get_loss(self.loss, n_classes=self.classes_.shape[0])
+
+    def _set_coef(self, W):
+        self.coef_, self.intercept_ = W[:-1, :].T, W[-1, :]
+
+    def _coef_as_params(self, xp):
+        return xp.concat([self.coef_.T, xp.reshape(self.intercept_, (1, -1))])

@@ -1,0 +1,117 @@
+"""Docstring sections shared by both estimators (formatted into their docstrings)."""
+
+OPTIMIZER_PARAMETERS = """\
+optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
+        The gradient optimizer. ``"gd"`` is full-batch gradient descent;
+        ``"sgd"`` is mini-batch stochastic gradient descent (``batch_size=1``
+        is textbook per-sample SGD); ``"momentum"``, ``"rmsprop"`` and
+        ``"adam"`` use mini-batches too. Update rules follow ``torch.optim``.
+
+    learning_rate : float, default=0.01
+        Step size (the base of the schedule), > 0.
+
+    schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Learning-rate schedule. ``"invscaling"``: ``learning_rate / (t + 1) **
+        power_t`` at optimizer step ``t``. ``"adaptive"``: divide by 5 each
+        time the stopping rule would stop, as ``SGDRegressor`` does (needs
+        ``tol``). ``"cosine"``: ``learning_rate * (1 + cos(pi * epoch /
+        max_iter)) / 2``.
+
+    power_t : float, default=0.25
+        Exponent of the ``"invscaling"`` schedule.
+
+    momentum : float, default=0.9
+        Momentum ``mu`` of ``optimizer="momentum"``: ``b = mu * b + g``.
+
+    nesterov : bool, default=False
+        Nesterov's direction ``g + mu * b`` for ``optimizer="momentum"``.
+
+    rho : float, default=0.99
+        RMSprop decay of the squared-gradient average (``alpha`` in
+        ``torch.optim.RMSprop``).
+
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's first and second moment decays.
+
+    eps : float, default=1e-8
+        Stabiliser added to the denominator of RMSprop and Adam.
+
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``. Ignored by
+        ``"gd"``. A value >= n_samples is full batch.
+
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data).
+
+    tol : float or None, default=1e-4
+        Stop when the monitored loss has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. ``None`` runs exactly
+        ``max_iter`` epochs.
+
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, with
+        ``schedule="adaptive"``, before dividing the learning rate by 5).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data STRATIFIED,
+        monitor the validation loss instead of the training objective, and
+        keep the weights of the best validation loss.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping=True``.
+
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        Regularisation term ``R``: ``||w||^2 / 2``, ``||w||_1`` or
+        ``l1_ratio * ||w||_1 + (1 - l1_ratio) * ||w||^2 / 2``. The l1 part
+        is applied by a proximal (soft-thresholding) step, which gives exact
+        zeros in ``coef_``. The intercept is not penalised.
+
+    alpha : float, default=0.0001
+        Strength of the penalty.
+
+    l1_ratio : float, default=0.15
+        Elastic-net mixing parameter, 0 <= l1_ratio <= 1.
+
+    fit_intercept : bool, default=True
+        Whether to fit an intercept.
+
+    shuffle : bool, default=True
+        Draw a fresh random assignment of rows to mini-batches every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split. An int gives
+        bit-identical fits.
+
+    verbose : int, default=0
+        Print one line per epoch (loss, learning rate, time) when > 0.
+
+    warm_start : bool, default=False
+        Start ``fit`` from the previous ``coef_`` and ``intercept_`` (the
+        optimizer state starts afresh)."""
+
+FITTED_ATTRIBUTES = """\
+n_iter_ : int
+        Epochs run by the last ``fit`` (cumulated over ``partial_fit`` calls).
+
+    t_ : int
+        Optimizer steps (mini-batches) taken.
+
+    loss_curve_ : list of float
+        Training objective per epoch: the weighted mean loss over the epoch's
+        batches plus the penalty at the epoch's starting weights (exactly the
+        objective at those weights for ``"gd"``). Always finite: an epoch
+        whose objective overflows is not recorded.
+
+    validation_loss_curve_ : list of float or None
+        Mean loss on the held-out data after each epoch, when
+        ``early_stopping=True``; else None.
+
+    best_loss_ : float
+        Best monitored loss: the validation loss with ``early_stopping``,
+        else the training objective.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names."""

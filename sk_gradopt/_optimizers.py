@@ -1,0 +1,217 @@
+"""Gradient optimizers as pairs of pure functions, in the style of optax.
+
+An optimizer is a :class:`GradientTransformation`: ``init(params) -> state``
+and ``update(grads, state) -> (direction, state)``. The *direction* is the
+step before it is scaled by the learning rate; the training loop applies
+``params - learning_rate * direction``, so that a schedule can change the
+learning rate without touching the optimizer state (the same split as
+``optax.scale_by_adam`` followed by ``optax.scale_by_learning_rate``).
+
+Every rule follows ``torch.optim`` exactly:
+
+* ``sgd``: ``d = g``.
+* ``momentum`` (``torch.optim.SGD(momentum=mu, dampening=0)``):
+  ``b = mu * b + g``; ``d = b``, or ``d = g + mu * b`` with Nesterov.
+* ``rmsprop`` (``torch.optim.RMSprop(alpha=rho)``):
+  ``v = rho * v + (1 - rho) * g**2``; ``d = g / (sqrt(v) + eps)``.
+* ``adam`` (``torch.optim.Adam``): ``m = b1 * m + (1 - b1) * g``,
+  ``v = b2 * v + (1 - b2) * g**2``, ``t = t + 1``,
+  ``d = (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)``.
+
+The state is a small NamedTuple of arrays in the namespace of ``params``
+(NumPy, CuPy, ``array_api_strict``...): state you can see is state you can
+test.
+"""
+
+from typing import Any, Callable, NamedTuple
+
+from array_api_compat import array_namespace
+
+__all__ = [
+    "GradientTransformation",
+    "OPTIMIZERS",
+    "adam",
+    "make_optimizer",
+    "momentum",
+    "rmsprop",
+    "sgd",
+]
+
+
+class GradientTransformation(NamedTuple):
+    """A pair of pure functions ``init`` and ``update``.
+
+    Attributes
+    ----------
+    init : callable
+        ``init(params) -> state``.
+    update : callable
+        ``update(grads, state) -> (direction, new_state)``.
+    """
+
+    init: Callable[[Any], Any]
+    update: Callable[[Any, Any], tuple]
+
+
+class EmptyState(NamedTuple):
+    """State of a stateless optimizer (plain gradient descent)."""
+
+
+class TraceState(NamedTuple):
+    """State of SGD with momentum: the momentum buffer ``b``."""
+
+    trace: Any
+
+
+class RMSPropState(NamedTuple):
+    """State of RMSprop: the running average ``v`` of squared gradients."""
+
+    nu: Any
+
+
+class AdamState(NamedTuple):
+    """State of Adam: step count ``t`` and the two moment estimates."""
+
+    count: int
+    mu: Any
+    nu: Any
+
+
+def _zeros_like(params):
+    return array_namespace(params).zeros_like(params)
+
+
+def sgd():
+    """Plain (stochastic) gradient descent: the direction is the gradient.
+
+    Returns
+    -------
+    GradientTransformation
+    """
+
+    def init(params):
+        return EmptyState()
+
+    def update(grads, state):
+        return grads, state
+
+    return GradientTransformation(init, update)
+
+
+def momentum(momentum=0.9, nesterov=False):
+    """Heavy-ball momentum, as ``torch.optim.SGD(momentum=..., dampening=0)``.
+
+    Parameters
+    ----------
+    momentum : float, default=0.9
+        Decay ``mu`` of the momentum buffer.
+    nesterov : bool, default=False
+        Use the Nesterov direction ``g + mu * b``.
+
+    Returns
+    -------
+    GradientTransformation
+    """
+
+    def init(params):
+        return TraceState(trace=_zeros_like(params))
+
+    def update(grads, state):
+        trace = momentum * state.trace + grads
+        direction = grads + momentum * trace if nesterov else trace
+        return direction, TraceState(trace=trace)
+
+    return GradientTransformation(init, update)
+
+
+def rmsprop(rho=0.99, eps=1e-8):
+    """RMSprop, as ``torch.optim.RMSprop(alpha=rho, eps=eps)``.
+
+    Parameters
+    ----------
+    rho : float, default=0.99
+        Decay of the running average of squared gradients.
+    eps : float, default=1e-8
+        Added to ``sqrt(v)`` in the denominator.
+
+    Returns
+    -------
+    GradientTransformation
+    """
+
+    def init(params):
+        return RMSPropState(nu=_zeros_like(params))
+
+    def update(grads, state):
+        xp = array_namespace(grads)
+        nu = rho * state.nu + (1.0 - rho) * (grads * grads)
+        return grads / (xp.sqrt(nu) + eps), RMSPropState(nu=nu)
+
+    return GradientTransformation(init, update)
+
+
+def adam(beta_1=0.9, beta_2=0.999, eps=1e-8):
+    """Adam with bias correction, as ``torch.optim.Adam``.
+
+    Parameters
+    ----------
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decays of the first and second moment estimates.
+    eps : float, default=1e-8
+        Added to ``sqrt(v_hat)`` in the denominator.
+
+    Returns
+    -------
+    GradientTransformation
+    """
+
+    def init(params):
+        return AdamState(count=0, mu=_zeros_like(params), nu=_zeros_like(params))
+
+    def update(grads, state):
+        xp = array_namespace(grads)
+        count = state.count + 1
+        mu = beta_1 * state.mu + (1.0 - beta_1) * grads
+        nu = beta_2 * state.nu + (1.0 - beta_2) * (grads * grads)
+        mu_hat = mu / (1.0 - beta_1**count)
+        nu_hat = nu / (1.0 - beta_2**count)
+        return mu_hat / (xp.sqrt(nu_hat) + eps), AdamState(count, mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+_BUILDERS = {
+    "gd": lambda h: sgd(),
+    "sgd": lambda h: sgd(),
+    "momentum": lambda h: momentum(h["momentum"], h["nesterov"]),
+    "rmsprop": lambda h: rmsprop(h["rho"], h["eps"]),
+    "adam": lambda h: adam(h["beta_1"], h["beta_2"], h["eps"]),
+}
+
+#: The optimizer names accepted by the estimators' ``optimizer`` parameter.
+OPTIMIZERS = tuple(_BUILDERS)
+
+
+def make_optimizer(name, **hyperparameters):
+    """Build the named optimizer from the estimators' hyperparameters.
+
+    ``"gd"`` and ``"sgd"`` share one update rule; they differ only in the
+    batch size the training loop uses.
+
+    Parameters
+    ----------
+    name : {"gd", "sgd", "momentum", "rmsprop", "adam"}
+        The optimizer.
+    **hyperparameters
+        ``momentum``, ``nesterov``, ``rho``, ``beta_1``, ``beta_2``, ``eps``;
+        each optimizer reads only its own.
+
+    Returns
+    -------
+    GradientTransformation
+    """
+    if name not in _BUILDERS:
+        raise ValueError(
+            f"Unknown optimizer {name!r}; valid optimizers are {OPTIMIZERS}."
+        )
+    return _BUILDERS[name](hyperparameters)

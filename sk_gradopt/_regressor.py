@@ -1,0 +1,200 @@
+"""GradientRegressor: a linear model fitted by a gradient optimizer."""
+
+from numbers import Real
+
+from array_api_compat import array_namespace
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseGradientEstimator
+from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._losses import REGRESSION_LOSSES, get_loss
+
+
+class GradientRegressor(RegressorMixin, BaseGradientEstimator):
+    __doc__ = f"""Linear regression fitted by a gradient optimizer you choose and tune.
+
+    Minimises the sample-weighted mean of the per-sample loss plus
+    ``alpha * R(coef)``. With ``loss="squared_error"`` (``(y - y_hat)**2 / 2``)
+    and full-batch ``"gd"``, ``penalty="l2"`` converges to
+    ``Ridge(alpha=alpha * n_samples)`` and ``penalty="l1"`` to
+    ``Lasso(alpha=alpha)``. Multi-output ``y`` (2-D) is supported; the loss
+    sums over the outputs.
+
+    Parameters
+    ----------
+    loss : {{"squared_error", "huber", "epsilon_insensitive"}}, default="squared_error"
+        The per-sample loss, as in ``SGDRegressor``.
+
+    epsilon : float, default=0.1
+        Threshold of ``"huber"`` and ``"epsilon_insensitive"``.
+
+    {OPTIMIZER_PARAMETERS.replace(" STRATIFIED", "")}
+
+    Attributes
+    ----------
+    coef_ : array of shape (n_features,) or (n_targets, n_features)
+        Coefficients, in the namespace and on the device of the training data.
+
+    intercept_ : array of shape (1,) or (n_targets,)
+        Intercept.
+
+    {FITTED_ATTRIBUTES}
+
+    See Also
+    --------
+    GradientClassifier : The classifier fitted by the same loop.
+    sklearn.linear_model.SGDRegressor : Per-sample SGD in Cython.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_gradopt import GradientRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> reg = GradientRegressor(optimizer="adam", learning_rate=0.1, random_state=0)
+    >>> reg.fit(X, y).score(X, y) > 0.99
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGradientEstimator._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+    }
+    _y_validation = {"multi_output": True, "y_numeric": True}
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        optimizer="adam",
+        learning_rate=0.01,
+        schedule="constant",
+        power_t=0.25,
+        momentum=0.9,
+        nesterov=False,
+        rho=0.99,
+        beta_1=0.9,
+        beta_2=0.999,
+        eps=1e-8,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        epsilon=0.1,
+        fit_intercept=True,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            loss, optimizer=optimizer, learning_rate=learning_rate,
+            schedule=schedule, power_t=power_t, momentum=momentum,
+            nesterov=nesterov, rho=rho, beta_1=beta_1, beta_2=beta_2, eps=eps,
+            batch_size=batch_size, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, penalty=penalty,
+            alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+            shuffle=shuffle, random_state=random_state, verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.epsilon = epsilon
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+        """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data (NumPy, or any array-API namespace with
+            ``sklearn.set_config(array_api_dispatch=True)``).
+        y : array of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+        coef_init : array of shape (n_features,) or (n_targets, n_features), default=None
+            Initial coefficients (zeros by default).
+        intercept_init : array of shape (1,) or (n_targets,), default=None
+            Initial intercept (zero by default).
+
+        Returns
+        -------
+        self : GradientRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, coef_init, intercept_init)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
+
+        ``early_stopping`` and the stopping rule are ignored. Calling it k
+        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data.
+        y : array of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GradientRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : array of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values.
+        """
+        raw = self._decision(X, "predict")
+        return raw[:, 0] if self._single_output else raw
+
+    # ---------------------------------------------------- subclass hooks
+
+    def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
+        xp = array_namespace(X)
+        if first_call:
+            self._single_output = y.ndim == 1
+        elif (y.ndim == 1) != self._single_output:
+            raise ValueError("y has a different number of targets than in the first call.")
+        Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
+        return Y, sample_weight, None
+
+    def _loss_function(self):
+        return get_loss(self.loss, epsilon=self.epsilon)
+
+    def _set_coef(self, W):
+        if self._single_output:
+            self.coef_, self.intercept_ = W[:-1, 0], W[-1:, 0]
+        else:
+            self.coef_, self.intercept_ = W[:-1, :].T, W[-1, :]
+
+    def _coef_as_params(self, xp):
+        coef = xp.reshape(self.coef_, (-1, 1)) if self.coef_.ndim == 1 else self.coef_.T
+        return xp.concat([coef, xp.reshape(self.intercept_, (1, -1))])
