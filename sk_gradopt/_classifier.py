@@ -233,7 +233,10 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         proba : array of shape (n_samples, n_classes)
             Probabilities of ``classes_`` in order.
         """
-        raw = self._decision(X, "predict_proba")
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        raw = self._decision(X, method)
         xp = array_namespace(raw)
         if self.loss == "log_loss" and raw.shape[1] > 1:
             shifted = raw - xp.max(raw, axis=1, keepdims=True)
@@ -263,7 +266,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         log_proba : array of shape (n_samples, n_classes)
             Log-probabilities of ``classes_`` in order.
         """
-        proba = self.predict_proba(X)
+        proba = self._proba(X, "predict_log_proba")
         return array_namespace(proba).log(proba)
 
     # ---------------------------------------------------- subclass hooks
