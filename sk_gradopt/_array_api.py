@@ -27,4 +27,8 @@ def to_numpy(array):
     """A NumPy copy (or view) of ``array`` on the CPU, from any namespace."""
     if array is None or isinstance(array, np.ndarray):
         return array
-    return _convert_to_numpy(array, array_namespace(array))
+    try:
+        xp = array_namespace(array)
+    except TypeError:  # a list, or another array-like without a namespace
+        return np.asarray(array)
+    return _convert_to_numpy(array, xp)
