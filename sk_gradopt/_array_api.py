@@ -6,8 +6,12 @@ come from scikit-learn (``sklearn.utils._array_api``) so that namespace and
 device handling matches sklearn's own array-API estimators exactly.
 """
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, is_cupy_array
+from sklearn import config_context, get_config
 from sklearn.utils._array_api import (
     _convert_to_numpy,
     check_same_namespace,
@@ -17,7 +21,12 @@ from sklearn.utils._array_api import (
 
 __all__ = [
     "check_same_namespace",
+    "convert_arrays",
+    "dispatch_for",
+    "follow",
     "get_namespace_and_device",
+    "import_cupy",
+    "is_cupy_array",
     "move_to",
     "to_numpy",
 ]
@@ -32,3 +41,74 @@ def to_numpy(array):
     except TypeError:  # a list, or another array-like without a namespace
         return np.asarray(array)
     return _convert_to_numpy(array, xp)
+
+
+def import_cupy():
+    """CuPy, or an ImportError that says what to install when it can't run."""
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("CuPy found no CUDA device")
+    except Exception as exc:
+        raise ImportError(
+            "backend='cupy' needs CuPy and an NVIDIA GPU with CUDA: install the "
+            "CuPy build for your CUDA version, e.g. pip install 'sk-gradopt[cupy]' "
+            f"(cupy-cuda12x), or use backend='numpy'. ({type(exc).__name__}: {exc})"
+        ) from exc
+    return cupy
+
+
+@contextmanager
+def dispatch_for(*arrays):
+    """Turn sklearn's array API dispatch on while CuPy arrays are involved.
+
+    CuPy users should not need to know about
+    ``sklearn.set_config(array_api_dispatch=True)``: without it sklearn's
+    validation would try ``numpy.asarray`` on device memory and fail. sklearn
+    refuses to turn dispatch on unless ``SCIPY_ARRAY_API=1``, because SciPy
+    functions called on device arrays need it; the estimators' own code calls
+    no SciPy function on them, so the variable is set for the duration of the
+    call only, and restored after.
+    """
+    if get_config()["array_api_dispatch"] or not any(map(is_cupy_array, arrays)):
+        yield
+        return
+    saved = os.environ.get("SCIPY_ARRAY_API")
+    os.environ["SCIPY_ARRAY_API"] = "1"
+    try:
+        with config_context(array_api_dispatch=True):
+            yield
+    finally:
+        if saved is None:
+            del os.environ["SCIPY_ARRAY_API"]
+        else:
+            os.environ["SCIPY_ARRAY_API"] = saved
+
+
+def follow(X, *arrays):
+    """Move numeric ``arrays`` to the namespace and device of ``X``.
+
+    Arrays of labels that are not numbers (strings, objects) stay where they are.
+    """
+    xp, _, device = get_namespace_and_device(X)
+    return tuple(
+        move_to(a, xp=xp, device=device) if _is_numeric_array(a) else a for a in arrays
+    )
+
+
+def _is_numeric_array(array):
+    try:
+        xp = array_namespace(array)
+        return xp.isdtype(array.dtype, ("bool", "integral", "real floating"))
+    except (TypeError, ValueError):  # not an array, or not a numeric dtype
+        return False
+
+
+def convert_arrays(value, convert):
+    """Apply ``convert`` to an array, or to the arrays of a NamedTuple state."""
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(convert_arrays(field, convert) for field in value))
+    if hasattr(value, "__array_namespace__") or is_cupy_array(value):
+        return convert(value)
+    return value

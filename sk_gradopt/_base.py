@@ -13,6 +13,7 @@ intercept is not penalised). A mini-batch ``B`` estimates its gradient as
 for a full batch.
 """
 
+import copy
 import math
 import time
 import warnings
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from array_api_compat import array_namespace
+from array_api_compat import device as array_device
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -32,7 +34,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._array_api import check_same_namespace, get_namespace_and_device, move_to
+from ._array_api import (
+    check_same_namespace,
+    convert_arrays,
+    dispatch_for,
+    get_namespace_and_device,
+    import_cupy,
+    is_cupy_array,
+    move_to,
+    to_numpy,
+)
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
 from ._schedules import SCHEDULES, scheduled_learning_rate
@@ -111,10 +122,13 @@ class BaseGradientEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "backend": [StrOptions({"auto", "numpy", "cupy"})],
     }
 
     # Keyword arguments of ``validate_data`` for ``y``; set by subclasses.
     _y_validation: dict = {}
+    # Whether ``y`` moves to the device of ``X`` (class labels stay on the host).
+    _y_on_device: bool = True
 
     def __init__(
         self,
@@ -144,6 +158,7 @@ class BaseGradientEstimator(BaseEstimator):
         random_state,
         verbose,
         warm_start,
+        backend,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -170,6 +185,7 @@ class BaseGradientEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.backend = backend
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -180,12 +196,65 @@ class BaseGradientEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None,
              *, partial=False, classes=None):
+        """Fit where ``backend`` says: where the input lives, on the CPU, or on the GPU."""
+        arrays = (X, sample_weight, coef_init, intercept_init)
+        if self.backend == "numpy":
+            arrays = (to_numpy(a) if is_cupy_array(a) else a for a in arrays)
+        elif self.backend == "cupy" and not is_cupy_array(X):
+            # Train on the GPU, hand back NumPy: fitted state goes up and comes back.
+            cupy = import_cupy()
+            arrays = (None if a is None else cupy.asarray(np.asarray(a)) for a in arrays)
+            X, sample_weight, coef_init, intercept_init = arrays
+            self._convert_fitted(cupy.asarray)
+            try:
+                with dispatch_for(X):
+                    return self._fit_in_namespace(
+                        X, y, sample_weight, coef_init, intercept_init,
+                        partial=partial, classes=classes,
+                    )
+            finally:
+                self._convert_fitted(to_numpy)
+        X, sample_weight, coef_init, intercept_init = arrays
+        with dispatch_for(X):
+            return self._fit_in_namespace(
+                X, y, sample_weight, coef_init, intercept_init,
+                partial=partial, classes=classes,
+            )
+
+    def _convert_fitted(self, convert):
+        """Apply ``convert`` to the fitted arrays: coefficients and optimizer state."""
+        for name in ("coef_", "intercept_", "_opt_state"):
+            if hasattr(self, name):
+                setattr(self, name, convert_arrays(getattr(self, name), convert))
+
+    def to_numpy(self):
+        """A copy of this fitted estimator whose arrays are NumPy arrays.
+
+        Use it to deploy a model fitted on the GPU (CuPy) to a machine without
+        CuPy or a GPU: the copy predicts on NumPy input, pickles and loads
+        without CuPy, and ``partial_fit`` continues from the same optimizer
+        state. Dtypes are kept (float32 stays float32).
+
+        Returns
+        -------
+        estimator : same type as self
+            A fitted copy; ``self`` is left unchanged.
+        """
+        check_is_fitted(self)
+        estimator = copy.deepcopy(self)
+        estimator._convert_fitted(to_numpy)
+        return estimator
+
+    def _fit_in_namespace(self, X, y, sample_weight, coef_init, intercept_init,
+                          *, partial, classes):
         """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
         first_call = not (partial and hasattr(self, "_opt_state"))
         xp, _, device = get_namespace_and_device(X)
-        y, sample_weight, coef_init, intercept_init = move_to(
-            y, sample_weight, coef_init, intercept_init, xp=xp, device=device
+        sample_weight, coef_init, intercept_init = move_to(
+            sample_weight, coef_init, intercept_init, xp=xp, device=device
         )
+        if self._y_on_device:
+            y = move_to(y, xp=xp, device=device)
         X, y = validate_data(
             self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
             **self._y_validation,
@@ -301,7 +370,7 @@ class BaseGradientEstimator(BaseEstimator):
         """Training objective (or, with ``penalty=None``, the mean loss) at ``W``."""
         xp = array_namespace(W)
         if zero_init:
-            raw = xp.zeros(data.Y.shape, dtype=W.dtype, device=W.device)
+            raw = xp.zeros(data.Y.shape, dtype=W.dtype, device=array_device(W))
         else:
             raw = _raw_prediction(data.X, W)
         with np.errstate(all="ignore"):
@@ -421,10 +490,12 @@ class BaseGradientEstimator(BaseEstimator):
     def _decision(self, X, method):
         """``X @ coef_.T + intercept_`` as an ``(n_samples, n_outputs)`` array."""
         check_is_fitted(self)
-        check_same_namespace(X, self, attribute="coef_", method=method)
-        xp, _, _ = get_namespace_and_device(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-        return _raw_prediction(X, xp.astype(self._coef_as_params(xp), X.dtype))
+        with dispatch_for(X, self.coef_):
+            check_same_namespace(X, self, attribute="coef_", method=method)
+            xp, _, _ = get_namespace_and_device(X)
+            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+            return _raw_prediction(X, xp.astype(self._coef_as_params(xp), X.dtype))
+
 
 
 def _is_finite(loss, W):

@@ -9,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._array_api import get_namespace_and_device, to_numpy
+from ._array_api import dispatch_for, follow, get_namespace_and_device, to_numpy
 from ._base import BaseGradientEstimator
 from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._losses import CLASSIFICATION_LOSSES, get_loss
@@ -82,6 +82,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
     _y_validation = {"multi_output": False, "y_numeric": False}
+    _y_on_device = False
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        backend="auto",
         class_weight=None,
     ):
         super().__init__(
@@ -122,7 +124,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
             validation_fraction=validation_fraction, penalty=penalty,
             alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
             shuffle=shuffle, random_state=random_state, verbose=verbose,
-            warm_start=warm_start,
+            warm_start=warm_start, backend=backend,
         )
         self.class_weight = class_weight
 
@@ -268,6 +270,28 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         """
         proba = self._proba(X, "predict_log_proba")
         return array_namespace(proba).log(proba)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy (accuracy) of the predictions on ``(X, y)``.
+
+        Computed where ``X`` lives (NumPy or CuPy), as sklearn's mixin does.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Test samples.
+        y : array of shape (n_samples,)
+            True labels.
+        sample_weight : array of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        with dispatch_for(X):
+            y, sample_weight = follow(X, y, sample_weight)
+            return super().score(X, y, sample_weight=sample_weight)
 
     # ---------------------------------------------------- subclass hooks
 

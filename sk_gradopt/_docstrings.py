@@ -87,7 +87,16 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
 
     warm_start : bool, default=False
         Start ``fit`` from the previous ``coef_`` and ``intercept_`` (the
-        optimizer state starts afresh)."""
+        optimizer state starts afresh).
+
+    backend : {"auto", "numpy", "cupy"}, default="auto"
+        Where to train. ``"auto"``: where the input lives (CuPy input trains
+        on its GPU, with or without ``array_api_dispatch``, and the fitted
+        attributes and predictions are CuPy arrays on that device).
+        ``"numpy"``: on the CPU (CuPy input is copied to the host).
+        ``"cupy"``: on the GPU, even for NumPy input; the fitted attributes
+        are handed back as NumPy arrays, so a NumPy pipeline trains on the
+        GPU with this one argument. Needs CuPy and a CUDA GPU."""
 
 FITTED_ATTRIBUTES = """\
 n_iter_ : int

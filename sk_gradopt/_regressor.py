@@ -6,6 +6,7 @@ from array_api_compat import array_namespace
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._array_api import dispatch_for, follow
 from ._base import BaseGradientEstimator
 from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._losses import REGRESSION_LOSSES, get_loss
@@ -92,6 +93,7 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        backend="auto",
     ):
         super().__init__(
             loss, optimizer=optimizer, learning_rate=learning_rate,
@@ -102,7 +104,7 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
             validation_fraction=validation_fraction, penalty=penalty,
             alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
             shuffle=shuffle, random_state=random_state, verbose=verbose,
-            warm_start=warm_start,
+            warm_start=warm_start, backend=backend,
         )
         self.epsilon = epsilon
 
@@ -174,6 +176,28 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
         """
         raw = self._decision(X, "predict")
         return raw[:, 0] if self._single_output else raw
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination (R^2) of the predictions on ``(X, y)``.
+
+        Computed where ``X`` lives (NumPy or CuPy), as sklearn's mixin does.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Test samples.
+        y : array of shape (n_samples,) or (n_samples, n_targets)
+            True values.
+        sample_weight : array of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        with dispatch_for(X):
+            y, sample_weight = follow(X, y, sample_weight)
+            return super().score(X, y, sample_weight=sample_weight)
 
     # ---------------------------------------------------- subclass hooks
 
