@@ -24,6 +24,14 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 from sklearn.base import BaseEstimator
+
+try:  # scikit-learn >= 1.9: progress bars and other callbacks through set_callbacks
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older scikit-learn: the estimators work, without set_callbacks
+
+    class CallbackSupportMixin:
+        """Stand-in for sklearn's mixin where ``sklearn.callback`` doesn't exist."""
+
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -89,7 +97,7 @@ def _raw_prediction(X, W):
     return X @ W[:-1, :] + W[-1:, :]
 
 
-class BaseGradientEstimator(BaseEstimator):
+class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     """Parameters, validation and the training loop of both estimators.
 
     Subclasses implement ``_encode_targets``, ``_loss_function``,
@@ -288,12 +296,20 @@ class BaseGradientEstimator(BaseEstimator):
         else:
             W, zero_init = self._coef_as_params(xp), False
 
+        n_epochs = 1 if partial else self.max_iter
+        callbacks = _Callbacks.begin(self, n_epochs, X, y, sample_weight)
         W = self._train(
-            data, validation, W, zero_init=zero_init,
-            n_epochs=1 if partial else self.max_iter, stopping=not partial,
+            data, validation, W, zero_init=zero_init, n_epochs=n_epochs,
+            stopping=not partial, callbacks=callbacks,
         )
         self._set_coef(W)
+        if callbacks is not None:
+            callbacks.end(self, callbacks.context, W)
         return self
+
+    def _set_coef(self, W):
+        for name, value in self._coef_attributes(W).items():
+            setattr(self, name, value)
 
     def _make_optimizer(self):
         return make_optimizer(
@@ -380,7 +396,7 @@ class BaseGradientEstimator(BaseEstimator):
             value = float(xp.sum(loss)) / data.weight_sum
         return value if penalty is None else value + penalty.value(W[:-1, :])
 
-    def _train(self, data, validation, W, *, zero_init, n_epochs, stopping):
+    def _train(self, data, validation, W, *, zero_init, n_epochs, stopping, callbacks=None):
         """Run up to ``n_epochs`` epochs from ``W``; return the weights to keep."""
         xp, _, device = get_namespace_and_device(data.X)
         optimizer = self._make_optimizer()
@@ -401,6 +417,7 @@ class BaseGradientEstimator(BaseEstimator):
             for _ in range(n_epochs):
                 start_time = time.perf_counter()
                 epoch_start_W = W
+                epoch_ctx = None if callbacks is None else callbacks.begin_epoch(self)
                 total = 0.0
                 for batch in self._batches(data, batch_size, xp, device):
                     lr = scheduled_learning_rate(
@@ -416,6 +433,7 @@ class BaseGradientEstimator(BaseEstimator):
                     self.t_ += 1
                 self.n_iter_ += 1
                 loss = float(total) / data.weight_sum + penalty.value(epoch_start_W[:-1, :])
+                stop_requested = epoch_ctx is not None and callbacks.end(self, epoch_ctx, W)
 
                 if not _is_finite(loss, W) or loss > DIVERGENCE_FACTOR * reference:
                     diverged = loss
@@ -445,6 +463,9 @@ class BaseGradientEstimator(BaseEstimator):
                 if monitored < self.best_loss_:
                     self.best_loss_ = monitored
                     best_val_W = W
+                if stop_requested:  # a callback asked to stop
+                    converged = True
+                    break
                 if no_improvement >= self.n_iter_no_change:
                     if self.schedule == "adaptive" and base_lr > MIN_ADAPTIVE_LEARNING_RATE:
                         base_lr /= 5.0
@@ -496,6 +517,39 @@ class BaseGradientEstimator(BaseEstimator):
             X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
             return _raw_prediction(X, xp.astype(self._coef_as_params(xp), X.dtype))
 
+
+
+class _Callbacks(NamedTuple):
+    """sklearn's callback hooks (``sklearn.callback``): one task per epoch."""
+
+    context: Any
+    X: Any
+    y: Any
+    metadata: Any
+
+    @classmethod
+    def begin(cls, estimator, n_epochs, X, y, sample_weight):
+        """Open the fit task, or return None where sklearn has no callback API."""
+        if not hasattr(estimator, "_init_callback_context"):
+            return None
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        context = estimator._init_callback_context(max_subtasks=n_epochs)
+        context.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
+        return cls(context, X, y, metadata)
+
+    def begin_epoch(self, estimator):
+        context = self.context.subcontext(task_name="epoch")
+        context.call_on_fit_task_begin(
+            estimator=estimator, X=self.X, y=self.y, metadata=self.metadata
+        )
+        return context
+
+    def end(self, estimator, context, W):
+        """End a task; return whether a callback asked to stop."""
+        return context.call_on_fit_task_end(
+            estimator=estimator, X=self.X, y=self.y, metadata=self.metadata,
+            reconstruction_attributes=lambda: estimator._coef_attributes(W),
+        )
 
 
 def _is_finite(loss, W):

@@ -345,8 +345,8 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
     def _loss_function(self):
         return get_loss(self.loss, n_classes=self.classes_.shape[0])
 
-    def _set_coef(self, W):
-        self.coef_, self.intercept_ = W[:-1, :].T, W[-1, :]
+    def _coef_attributes(self, W):
+        return {"coef_": W[:-1, :].T, "intercept_": W[-1, :]}
 
     def _coef_as_params(self, xp):
         return xp.concat([self.coef_.T, xp.reshape(self.intercept_, (1, -1))])

@@ -213,11 +213,10 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
     def _loss_function(self):
         return get_loss(self.loss, epsilon=self.epsilon)
 
-    def _set_coef(self, W):
+    def _coef_attributes(self, W):
         if self._single_output:
-            self.coef_, self.intercept_ = W[:-1, 0], W[-1:, 0]
-        else:
-            self.coef_, self.intercept_ = W[:-1, :].T, W[-1, :]
+            return {"coef_": W[:-1, 0], "intercept_": W[-1:, 0]}
+        return {"coef_": W[:-1, :].T, "intercept_": W[-1, :]}
 
     def _coef_as_params(self, xp):
         coef = xp.reshape(self.coef_, (-1, 1)) if self.coef_.ndim == 1 else self.coef_.T

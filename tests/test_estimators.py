@@ -367,3 +367,16 @@ def test_string_labels(binary):
     assert_array_equal(clf.classes_, ["no", "yes"])
     assert set(clf.predict(X)) <= {"no", "yes"}
     assert clf.score(X, labels) > 0.8
+
+
+def test_verbose_prints_one_line_per_epoch(regression, capsys):
+    X, y = regression
+    reg = GradientRegressor(optimizer="sgd", schedule="invscaling", max_iter=4, tol=None,
+                            verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == reg.n_iter_ == 4
+    first_loss = float(re.search(r"loss = ([0-9.]+)", lines[0]).group(1))
+    assert first_loss == pytest.approx(reg.loss_curve_[0], rel=1e-7)
+    # invscaling: the learning rate printed is the one of the epoch's last step.
+    last_lr = float(re.search(r"learning_rate = ([0-9.e-]+)", lines[-1]).group(1))
+    assert last_lr == pytest.approx(0.01 / reg.t_ ** 0.25, rel=1e-3)
