@@ -229,6 +229,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 partial=partial, classes=classes,
             )
 
+    def _host_if_needed(self, X):
+        """With ``backend`` "numpy" or "cupy" the fitted arrays are NumPy: so is X."""
+        return to_numpy(X) if self.backend != "auto" and is_cupy_array(X) else X
+
     def _convert_fitted(self, convert):
         """Apply ``convert`` to the fitted arrays: coefficients and optimizer state."""
         for name in ("coef_", "intercept_", "_opt_state"):
@@ -483,6 +487,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 diverged = final
         if diverged is not False:
             self._warn_diverged(reference, diverged, safe_loss)
+            self._opt_state = optimizer.init(safe_W)  # the moments saw the blow-up
             return safe_W
         if stopping and not converged and self.tol is not None:
             warnings.warn(
@@ -511,6 +516,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _decision(self, X, method):
         """``X @ coef_.T + intercept_`` as an ``(n_samples, n_outputs)`` array."""
         check_is_fitted(self)
+        X = self._host_if_needed(X)
         with dispatch_for(X, self.coef_):
             check_same_namespace(X, self, attribute="coef_", method=method)
             xp, _, _ = get_namespace_and_device(X)

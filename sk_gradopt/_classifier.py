@@ -289,6 +289,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         -------
         score : float
         """
+        X = self._host_if_needed(X)
         with dispatch_for(X):
             y, sample_weight = follow(X, y, sample_weight)
             return super().score(X, y, sample_weight=sample_weight)

@@ -195,6 +195,7 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
         -------
         score : float
         """
+        X = self._host_if_needed(X)
         with dispatch_for(X):
             y, sample_weight = follow(X, y, sample_weight)
             return super().score(X, y, sample_weight=sample_weight)
