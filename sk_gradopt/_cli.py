@@ -279,13 +279,13 @@ def check_task(y, task, source):
     if task is None:
         return infer_task(y)
     if task == "regression" and y.dtype.kind not in "iuf":
-        example = next(v for v in y if not _is_float(v))
+        example = str(next(v for v in y if not _is_float(v)))
         raise CLIError(
             f"--task regression needs a numeric target, but {source} holds "
             f"{example!r}. Use --task classification, or a numeric target."
         )
     if task == "classification" and y.dtype.kind in "f" and type_of_target(y) == "continuous":
-        example = next(v for v in y if v != int(v))
+        example = float(next(v for v in y if v != int(v)))
         raise CLIError(
             f"--task classification needs class labels, but {source} holds "
             f"continuous values such as {example:g}. Use --task regression."
