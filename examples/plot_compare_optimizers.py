@@ -1,7 +1,7 @@
 """
-=========================================
-Comparing the five optimizers on diabetes
-=========================================
+======================================
+Racing the five optimizers on diabetes
+======================================
 
 Fits :class:`~sk_gradopt.GradientRegressor` with each optimizer on the
 standard-scaled diabetes dataset (same budget, same seed), prints a table of
