@@ -154,7 +154,7 @@ class LossCurveDisplay:
         if ax is None:
             import matplotlib.pyplot as plt
 
-            _, ax = plt.subplots()
+            _, ax = plt.subplots(layout="constrained")
 
         self.lines_, self.validation_lines_ = [], []
         any_validation = validation and any(v is not None for v in validation_curves)

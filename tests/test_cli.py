@@ -282,6 +282,26 @@ def test_argument_errors(capsys, args, message):
     assert message in err, err
 
 
+@pytest.fixture
+def without_matplotlib(monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "matplotlib" else find_spec(name, *args))
+
+
+def test_without_matplotlib_the_default_plot_is_skipped(tmp_path, capsys, monkeypatch,
+                                                        without_matplotlib):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_main(capsys, "compare", "--dataset", "iris", "--max-iter", "50")
+    assert code == 0, err
+    assert "matplotlib is not installed" in err and "sk-gradopt[plot]" in err
+    assert "loss curves written" not in out
+    assert list(tmp_path.iterdir()) == []
+    code, out, err = run_main(capsys, "compare", "--plot", "curves.png")
+    assert code == 2 and out == ""
+    assert "--plot curves.png needs matplotlib: pip install 'sk-gradopt[plot]'" in err
+
+
 def test_learning_rate_overrides_and_divergence(capsys):
     result, _ = run_json(capsys, "compare", "--dataset", "wine", "--no-plot",
                          "--learning-rate", "0.05", "--learning-rate", "gd=1e4")
