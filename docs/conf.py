@@ -16,7 +16,7 @@ if os.path.isdir(os.path.join(ROOT, "sk_gradopt")):
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # the examples and doctests draw off-screen
 
-import sk_gradopt  # noqa: E402
+import sk_gradopt
 
 project = "sk_gradopt"
 author = "the sk_gradopt developers"

@@ -13,6 +13,7 @@ import argparse
 import csv
 import importlib.util
 import inspect
+import io
 import json
 import math
 import os
@@ -148,11 +149,10 @@ def load_builtin(name, task, seed):
     return X, y, own_task
 
 
-def _open_csv(path):
+def _read_text(path):
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
-        sample = handle.read(65536)
-        handle.seek(0)
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return handle.read()
     except IsADirectoryError:
         raise CLIError(f"--csv {path} is a directory; pass a CSV file.") from None
     except FileNotFoundError:
@@ -161,7 +161,6 @@ def _open_csv(path):
         raise CLIError(f"--csv {path} is not a UTF-8 text file.") from None
     except OSError as exc:
         raise CLIError(f"--csv {path} cannot be read: {exc.strerror}.") from None
-    return handle, sample
 
 
 def read_csv(path, target):
@@ -177,22 +176,21 @@ def read_csv(path, target):
     y : ndarray of shape (n_samples,)
         float when every value is a number, else the labels as str.
     """
-    handle, sample = _open_csv(path)
-    with handle:
-        if not sample.strip():
-            raise CLIError(
-                f"--csv {path} is empty: expected a header row of column names "
-                "and at least one row of data."
-            )
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        try:
-            rows = [(n, row) for n, row in enumerate(csv.reader(handle, dialect), 1)
-                    if any(cell.strip() for cell in row)]
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise CLIError(f"--csv {path} is not a readable CSV file: {exc}.") from None
+    text = _read_text(path)
+    if not text.strip():
+        raise CLIError(
+            f"--csv {path} is empty: expected a header row of column names "
+            "and at least one row of data."
+        )
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), dialect), 1)
+                if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise CLIError(f"--csv {path} is not a readable CSV file: {exc}.") from None
     if not rows:
         raise CLIError(f"--csv {path} is empty: expected a header row and data rows.")
     (_, header), body = rows[0], rows[1:]
@@ -808,7 +806,7 @@ def cmd_tune(args):
 
     n_candidates = len(search.cv_results_["params"])
     best_params = {
-        key[len(prefix):] if key.startswith(prefix) else key: _jsonable(value)
+        key.removeprefix(prefix): _jsonable(value)
         for key, value in sorted(search.best_params_.items(),
                                  key=lambda item: (not item[0].endswith("optimizer"), item[0]))
     }
@@ -942,14 +940,14 @@ def _add_data_arguments(parser):
         help="regression or classification; inferred when not given (text "
              f"labels or at most {MAX_INFERRED_CLASSES} integer values: classification)",
     )
-    parser.add_argument("--test-size", type=_fraction, default=0.25,
+    parser.add_argument("--test-size", type=_fraction, default=0.25, metavar="FRACTION",
                         help="held-out fraction (default: %(default)s)")
-    parser.add_argument("--max-iter", type=_positive_int, default=500,
+    parser.add_argument("--max-iter", type=_positive_int, default=500, metavar="N",
                         help="epoch budget of every fit (default: %(default)s)")
     parser.add_argument("--tol", type=_tol, default=1e-4,
                         help="stopping tolerance of every fit; 'none' runs exactly "
                              "--max-iter epochs (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="random_state of the split, the data and the fits "
                              "(default: %(default)s)")
     parser.add_argument(
@@ -990,7 +988,7 @@ def build_parser():
         help="learning rate of one optimizer (adam=0.01), or of all (0.01); "
              "repeatable. Defaults suit standard-scaled data.",
     )
-    compare.add_argument("--batch-size", type=_batch_size, default="auto",
+    compare.add_argument("--batch-size", type=_batch_size, default="auto", metavar="N|auto",
                          help="mini-batch size of sgd, momentum, rmsprop and adam "
                               "(default: %(default)s = min(200, n_samples))")
     compare.set_defaults(handler=cmd_compare)
@@ -1005,11 +1003,11 @@ def build_parser():
     tune.add_argument("--search", choices=SEARCHES, default="grid",
                       help="GridSearchCV, RandomizedSearchCV, scikit-optimize's "
                            "BayesSearchCV or HalvingGridSearchCV (default: %(default)s)")
-    tune.add_argument("--n-iter", type=_positive_int,
+    tune.add_argument("--n-iter", type=_positive_int, metavar="N",
                       help="candidates sampled in total by random and bayes (default: 20)")
-    tune.add_argument("--cv", type=_cv_folds, default=3,
+    tune.add_argument("--cv", type=_cv_folds, default=3, metavar="N",
                       help="cross-validation folds (default: %(default)s)")
-    tune.add_argument("--n-jobs", type=_n_jobs, default=1,
+    tune.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                       help="parallel fits; -1 uses all cores (default: %(default)s)")
     tune.add_argument("--no-progress", action="store_true",
                       help="no progress bar on stderr")

@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sk_gradopt import GradientClassifier, GradientRegressor, LossCurveDisplay
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)
