@@ -302,6 +302,21 @@ def test_without_matplotlib_the_default_plot_is_skipped(tmp_path, capsys, monkey
     assert "--plot curves.png needs matplotlib: pip install 'sk-gradopt[plot]'" in err
 
 
+@pytest.mark.parametrize("dataset, task", [
+    ("diabetes", None), ("breast_cancer", None), ("digits", None), ("wine", None),
+    ("iris", None), ("synthetic", "regression"), ("synthetic", "classification"),
+])
+def test_default_learning_rates_converge_on_every_builtin_dataset(capsys, dataset, task):
+    args = ["--task", task] if task else []
+    result, _ = run_json(capsys, "compare", "--dataset", dataset, "--no-plot", *args)
+    reference = result["reference"]
+    for r in result["results"]:
+        assert r["status"] == "converged", (dataset, r["optimizer"])
+        assert r["epochs"] < result["max_iter"]
+        assert r["objective"] >= reference["objective"] - 1e-6
+        assert r["test_score"] > reference["test_score"] - 0.03, (dataset, r["optimizer"])
+
+
 def test_learning_rate_overrides_and_divergence(capsys):
     result, _ = run_json(capsys, "compare", "--dataset", "wine", "--no-plot",
                          "--learning-rate", "0.05", "--learning-rate", "gd=1e4")
