@@ -8,7 +8,8 @@ are hyperparameters to tune with scikit-learn's searchers.
 
 from ._classifier import GradientClassifier
 from ._optimizers import OPTIMIZERS
+from ._plotting import LossCurveDisplay
 from ._regressor import GradientRegressor
 
-__all__ = ["GradientClassifier", "GradientRegressor", "OPTIMIZERS"]
+__all__ = ["GradientClassifier", "GradientRegressor", "LossCurveDisplay", "OPTIMIZERS"]
 __version__ = "0.1.0"

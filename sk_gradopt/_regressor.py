@@ -52,7 +52,7 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
     >>> from sklearn.datasets import make_regression
     >>> from sk_gradopt import GradientRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
-    >>> reg = GradientRegressor(optimizer="adam", learning_rate=0.1, random_state=0)
+    >>> reg = GradientRegressor(optimizer="adam", learning_rate=1.0, random_state=0)
     >>> reg.fit(X, y).score(X, y) > 0.99
     True
     """

@@ -1,0 +1,296 @@
+"""Loss curves of fitted estimators, following scikit-learn's Display API."""
+
+import math
+from numbers import Real
+
+from sklearn.utils._optional_dependencies import check_matplotlib_support
+
+__all__ = ["LossCurveDisplay"]
+
+
+def _check_matplotlib(caller_name):
+    """``check_matplotlib_support`` with the extra that installs matplotlib."""
+    try:
+        check_matplotlib_support(caller_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller_name} requires matplotlib, which is not installed. Install "
+            "it with the plot extra: pip install sk-gradopt[plot] (or pip install "
+            "matplotlib)."
+        ) from exc
+
+
+def _final_estimator(estimator):
+    """The estimator that holds ``loss_curve_``: unwraps pipelines and searches."""
+    seen = estimator
+    for _ in range(10):  # nested meta-estimators; bounded so a cycle cannot hang
+        if hasattr(seen, "loss_curve_"):
+            return seen
+        if hasattr(seen, "best_estimator_"):  # GridSearchCV and friends
+            seen = seen.best_estimator_
+        elif hasattr(seen, "steps"):  # Pipeline
+            seen = seen.steps[-1][1]
+        elif hasattr(seen, "regressor_"):  # TransformedTargetRegressor
+            seen = seen.regressor_
+        else:
+            break
+    raise ValueError(
+        "LossCurveDisplay needs a fitted estimator with a loss_curve_ attribute "
+        "(GradientRegressor or GradientClassifier, alone or as the last step of a "
+        f"Pipeline); got {type(estimator).__name__}. Fit it first."
+    )
+
+
+def _curve(values, what):
+    """``values`` as a list of floats, or a clear error."""
+    try:
+        curve = [float(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a sequence of numbers; got {values!r}.") from exc
+    if not curve:
+        raise ValueError(f"{what} is empty: there is no epoch to plot.")
+    return curve
+
+
+class LossCurveDisplay:
+    """Training (and validation) loss per epoch of one or more fitted estimators.
+
+    Create it with :meth:`from_estimator` or :meth:`from_estimators`; the
+    constructor takes the curves themselves. All the curves are drawn on
+    one axes by :meth:`plot`: each estimator's training curve as a solid
+    line and, when it was fitted with ``early_stopping=True``, its
+    validation curve as a dashed line of the same colour.
+
+    Parameters
+    ----------
+    loss_curves : list of list of float
+        One training curve per estimator (``loss_curve_``): the training
+        objective per epoch.
+    validation_loss_curves : list of (list of float or None), default=None
+        One validation curve per estimator (``validation_loss_curve_``), or
+        None for an estimator without one.
+    names : list of str, default=None
+        Legend names of the estimators; None draws no legend names.
+
+    Attributes
+    ----------
+    lines_ : list of matplotlib.lines.Line2D
+        The training curves, in the order of ``loss_curves``.
+    validation_lines_ : list of (matplotlib.lines.Line2D or None)
+        The validation curves (None where an estimator has none).
+    ax_ : matplotlib.axes.Axes
+        The axes the curves are drawn on.
+    figure_ : matplotlib.figure.Figure
+        The figure of ``ax_``.
+
+    See Also
+    --------
+    sklearn.model_selection.LearningCurveDisplay : Scores against the number
+        of training samples.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_gradopt import GradientRegressor, LossCurveDisplay
+    >>> X, y = make_regression(n_samples=100, n_features=3, noise=1.0, random_state=0)
+    >>> reg = GradientRegressor(optimizer="adam", learning_rate=0.5, random_state=0)
+    >>> display = LossCurveDisplay.from_estimator(reg.fit(X, y), log_scale=True)
+    >>> len(display.lines_[0].get_ydata()) == reg.n_iter_
+    True
+    """
+
+    def __init__(self, loss_curves, validation_loss_curves=None, names=None):
+        self.loss_curves = loss_curves
+        self.validation_loss_curves = validation_loss_curves
+        self.names = names
+
+    def plot(self, ax=None, *, log_scale=False, validation=True, curve_kwargs=None,
+             validation_kwargs=None):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        log_scale : bool, default=False
+            Use a logarithmic y axis (the loss is non-negative; an epoch whose
+            loss is exactly zero is not drawn on it).
+        validation : bool, default=True
+            Draw the validation curves, where there are some.
+        curve_kwargs : dict or list of dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
+            training curves: one dict for all, or one per curve.
+        validation_kwargs : dict, default=None
+            Keyword arguments that override the validation curves' style
+            (by default dashed, in the colour of the training curve).
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            This display, with ``ax_``, ``figure_``, ``lines_`` and
+            ``validation_lines_`` set.
+        """
+        _check_matplotlib(f"{type(self).__name__}.plot")
+        curves = [_curve(c, f"loss_curves[{i}]") for i, c in enumerate(self.loss_curves)]
+        n_curves = len(curves)
+        if n_curves == 0:
+            raise ValueError("loss_curves is empty: pass at least one curve.")
+        validation_curves = self.validation_loss_curves
+        if validation_curves is None:
+            validation_curves = [None] * n_curves
+        names = self.names if self.names is not None else [None] * n_curves
+        if isinstance(names, str):
+            names = [names]
+        if isinstance(curve_kwargs, dict) or curve_kwargs is None:
+            curve_kwargs = [dict(curve_kwargs or {}) for _ in range(n_curves)]
+        for what, value in (("validation_loss_curves", validation_curves),
+                            ("names", names), ("curve_kwargs", curve_kwargs)):
+            if len(value) != n_curves:
+                raise ValueError(
+                    f"{what} has {len(value)} entries but there are {n_curves} "
+                    "loss curves; pass one per curve."
+                )
+
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(layout="constrained")
+
+        self.lines_, self.validation_lines_ = [], []
+        any_validation = validation and any(v is not None for v in validation_curves)
+        for i, (curve, name) in enumerate(zip(curves, names)):
+            kwargs = dict(curve_kwargs[i])
+            has_validation = validation and validation_curves[i] is not None
+            if "label" not in kwargs:
+                label = name if name is not None else "training loss"
+                if any_validation and name is not None:
+                    label = f"{name} (training)"
+                kwargs["label"] = label
+            (line,) = ax.plot(range(1, len(curve) + 1), curve, **kwargs)
+            self.lines_.append(line)
+            val_line = None
+            if has_validation:
+                val = _curve(validation_curves[i], f"validation_loss_curves[{i}]")
+                val_kwargs = {
+                    "linestyle": "--",
+                    "color": line.get_color(),
+                    "label": "validation loss" if name is None else f"{name} (validation)",
+                    **(validation_kwargs or {}),
+                }
+                (val_line,) = ax.plot(range(1, len(val) + 1), val, **val_kwargs)
+            self.validation_lines_.append(val_line)
+
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (log scale)" if log_scale else "loss")
+        ax.legend()
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None, name=None, log_scale=False,
+                       validation=True, curve_kwargs=None, validation_kwargs=None):
+        """Plot the loss curves of one fitted estimator.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted :class:`GradientRegressor` or :class:`GradientClassifier`,
+            or a fitted Pipeline or search (``best_estimator_``) ending in one.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        name : str, default=None
+            Legend name; None uses the estimator's ``optimizer``.
+        log_scale : bool, default=False
+            Use a logarithmic y axis.
+        validation : bool, default=True
+            Draw ``validation_loss_curve_`` when the estimator has one
+            (``early_stopping=True``).
+        curve_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
+            training curve.
+        validation_kwargs : dict, default=None
+            Keyword arguments for the validation curve.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            The display, drawn.
+        """
+        return cls.from_estimators(
+            [estimator], ax=ax, names=None if name is None else [name],
+            log_scale=log_scale, validation=validation, curve_kwargs=curve_kwargs,
+            validation_kwargs=validation_kwargs,
+        )
+
+    @classmethod
+    def from_estimators(cls, estimators, *, ax=None, names=None, log_scale=False,
+                        validation=True, curve_kwargs=None, validation_kwargs=None):
+        """Plot the loss curves of several fitted estimators on one axes.
+
+        Parameters
+        ----------
+        estimators : list of estimator instances, or dict of name to estimator
+            Fitted estimators (see :meth:`from_estimator`). A dict's keys
+            are the legend names.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        names : list of str, default=None
+            Legend names; None uses each estimator's ``optimizer``, with
+            its ``learning_rate`` added where two would have the same name.
+        log_scale : bool, default=False
+            Use a logarithmic y axis.
+        validation : bool, default=True
+            Draw the validation curves where there are some.
+        curve_kwargs : dict or list of dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
+            training curves: one dict for all, or one per estimator.
+        validation_kwargs : dict, default=None
+            Keyword arguments for the validation curves.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            The display, drawn.
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimators")
+        if isinstance(estimators, dict):
+            if names is not None:
+                raise ValueError("Pass names either as the dict's keys or as names=, not both.")
+            names = [str(k) for k in estimators]
+            estimators = list(estimators.values())
+        estimators = [_final_estimator(est) for est in estimators]
+        if not estimators:
+            raise ValueError("estimators is empty: pass at least one fitted estimator.")
+        if names is None:
+            names = _default_names(estimators)
+        display = cls(
+            loss_curves=[list(est.loss_curve_) for est in estimators],
+            validation_loss_curves=[
+                None if getattr(est, "validation_loss_curve_", None) is None
+                else list(est.validation_loss_curve_)
+                for est in estimators
+            ],
+            names=list(names),
+        )
+        return display.plot(
+            ax=ax, log_scale=log_scale, validation=validation,
+            curve_kwargs=curve_kwargs, validation_kwargs=validation_kwargs,
+        )
+
+
+def _default_names(estimators):
+    """``optimizer`` names, made unique with the learning rate, then an index."""
+    names = [str(getattr(est, "optimizer", type(est).__name__)) for est in estimators]
+    if len(set(names)) < len(names):
+        names = [
+            f"{name}, lr={est.learning_rate:g}"
+            if isinstance(getattr(est, "learning_rate", None), Real)
+            and math.isfinite(est.learning_rate) else name
+            for name, est in zip(names, estimators)
+        ]
+    if len(set(names)) < len(names):
+        names = [f"{name} #{i}" for i, name in enumerate(names, start=1)]
+    return names

@@ -1,0 +1,98 @@
+"""The documentation builds with warnings as errors, and its examples pass.
+
+The Sphinx builds run on a copy of ``docs/`` and ``examples/``:
+sphinx-gallery writes the executed gallery into the source tree.
+"""
+
+import doctest
+import importlib
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sk_gradopt
+from sk_gradopt._cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["index", "install", "quickstart", "cli", "user_guide", "tuning", "gpu",
+         "benchmarks", "api", "auto_examples/index"]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    """A clean copy of the documentation sources and the examples."""
+    tmp = tmp_path_factory.mktemp("docs")
+    generated = shutil.ignore_patterns("_build", "auto_examples", "gen_modules",
+                                       "sg_execution_times.rst", "__pycache__")
+    shutil.copytree(ROOT / "docs", tmp / "docs", ignore=generated)
+    shutil.copytree(ROOT / "examples", tmp / "examples", ignore=generated)
+    return tmp
+
+
+def sphinx(tree, builder):
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", builder,
+               "-d", str(tree / "doctrees"), str(tree / "docs"), str(tree / builder)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.returncode == 0, (
+        f"sphinx-build -b {builder} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+    )
+    return tree / builder
+
+
+def test_html_builds_without_warnings_and_runs_the_gallery(tree):
+    html = sphinx(tree, "html")
+    for page in PAGES:
+        assert (html / f"{page}.html").is_file(), page
+    # sphinx-gallery executed the examples: their output and figures are there
+    quickstart = (html / "auto_examples" / "plot_quickstart.html").read_text(encoding="utf-8")
+    assert "of the least-squares solution" in quickstart
+    assert (html / "_images" / "sphx_glr_plot_quickstart_001.png").stat().st_size > 10_000
+    assert (html / "_images" / "sphx_glr_plot_compare_optimizers_001.png").is_file()
+    # autodoc + numpydoc rendered the API
+    api = (html / "api.html").read_text(encoding="utf-8")
+    for name in ("GradientRegressor", "GradientClassifier", "LossCurveDisplay",
+                 "from_estimators", "make_optimizer", "rmsprop", "adam"):
+        assert name in api, name
+
+
+def test_doctests_of_the_pages_and_api_docstrings(tree):
+    out = sphinx(tree, "doctest")
+    report = (out / "output.txt").read_text(encoding="utf-8")
+    assert "0 failures in tests" in report
+    tests = int(report.split("Doctest summary")[1].split()[1])
+    assert tests >= 30, report
+
+
+def test_docstring_examples_of_every_module(capsys):
+    attempted = failed = 0
+    for info in pkgutil.walk_packages(sk_gradopt.__path__, "sk_gradopt."):
+        module = importlib.import_module(info.name)
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        attempted += result.attempted
+        failed += result.failed
+    assert failed == 0, capsys.readouterr().out
+    assert attempted >= 15
+
+
+def test_cli_page_documents_every_option():
+    text = (ROOT / "docs" / "cli.rst").read_text(encoding="utf-8")
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if a.dest == "command"]
+    for name, sub in commands.choices.items():
+        assert f"sk-gradopt {name}" in text
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help":
+                    assert option in text, f"docs/cli.rst does not document {name} {option}"
+
+
+def test_every_page_is_in_the_toctree():
+    index = (ROOT / "docs" / "index.rst").read_text(encoding="utf-8")
+    for page in PAGES[1:]:
+        assert f"   {page}\n" in index, page

@@ -1,0 +1,127 @@
+"""LossCurveDisplay, drawn with matplotlib's non-interactive Agg backend."""
+
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_gradopt import GradientClassifier, GradientRegressor, LossCurveDisplay
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    X, y = make_regression(n_samples=120, n_features=4, noise=5.0, random_state=0)
+    return X, y / y.std()
+
+
+def _fit(data, **params):
+    params = {"learning_rate": 0.05, "max_iter": 40, "tol": None, "random_state": 0, **params}
+    return GradientRegressor(**params).fit(*data)
+
+
+def test_from_estimator_draws_the_loss_curve(regression_data):
+    reg = _fit(regression_data, optimizer="adam")
+    display = LossCurveDisplay.from_estimator(reg)
+
+    assert len(display.lines_) == 1
+    line = display.lines_[0]
+    np.testing.assert_array_equal(line.get_ydata(), reg.loss_curve_)
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(1, reg.n_iter_ + 1))
+    assert display.validation_lines_ == [None]
+    assert display.ax_.get_lines() == [line]
+    assert display.figure_ is display.ax_.figure
+    assert display.ax_.get_yscale() == "linear"
+    assert display.ax_.get_xlabel() == "epoch"
+    assert [t.get_text() for t in display.ax_.get_legend().get_texts()] == ["adam"]
+
+
+def test_early_stopping_draws_the_validation_curve(regression_data):
+    reg = _fit(regression_data, optimizer="sgd", early_stopping=True, tol=None)
+    assert reg.validation_loss_curve_ is not None
+    display = LossCurveDisplay.from_estimator(reg, name="mine")
+
+    train, val = display.lines_[0], display.validation_lines_[0]
+    np.testing.assert_array_equal(train.get_ydata(), reg.loss_curve_)
+    np.testing.assert_array_equal(val.get_ydata(), reg.validation_loss_curve_)
+    assert val.get_linestyle() == "--"
+    assert val.get_color() == train.get_color()
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert labels == ["mine (training)", "mine (validation)"]
+
+    hidden = LossCurveDisplay.from_estimator(reg, validation=False)
+    assert hidden.validation_lines_ == [None]
+    assert len(hidden.ax_.get_lines()) == 1
+
+
+def test_log_scale(regression_data):
+    reg = _fit(regression_data, optimizer="gd")
+    display = LossCurveDisplay.from_estimator(reg, log_scale=True)
+    assert display.ax_.get_yscale() == "log"
+    assert "log" in display.ax_.get_ylabel()
+
+
+def test_from_estimators_on_a_given_axes(regression_data):
+    fitted = {name: _fit(regression_data, optimizer=name) for name in ("gd", "momentum")}
+    fig, ax = plt.subplots()
+    display = LossCurveDisplay.from_estimators(
+        fitted, ax=ax, curve_kwargs=[{"color": "red"}, {"color": "blue"}]
+    )
+    assert display.ax_ is ax and display.figure_ is fig
+    assert [line.get_color() for line in display.lines_] == ["red", "blue"]
+    for line, reg in zip(display.lines_, fitted.values()):
+        np.testing.assert_array_equal(line.get_ydata(), reg.loss_curve_)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["gd", "momentum"]
+
+
+def test_default_names_tell_equal_optimizers_apart(regression_data):
+    a = _fit(regression_data, optimizer="adam", learning_rate=0.01)
+    b = _fit(regression_data, optimizer="adam", learning_rate=0.1)
+    display = LossCurveDisplay.from_estimators([a, b])
+    labels = [line.get_label() for line in display.lines_]
+    assert labels == ["adam, lr=0.01", "adam, lr=0.1"]
+
+
+def test_pipeline_and_classifier_are_unwrapped():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(
+        StandardScaler(), GradientClassifier(learning_rate=0.05, max_iter=30, tol=None, random_state=0)
+    ).fit(X, y)
+    display = LossCurveDisplay.from_estimator(pipe)
+    np.testing.assert_array_equal(display.lines_[0].get_ydata(), pipe[-1].loss_curve_)
+
+
+def test_unfitted_estimator_is_a_clear_error():
+    with pytest.raises(ValueError, match="loss_curve_.*Fit it first"):
+        LossCurveDisplay.from_estimator(GradientRegressor())
+
+
+def test_constructor_and_plot_check_lengths():
+    display = LossCurveDisplay([[3.0, 2.0, 1.0]], names=["a", "b"])
+    with pytest.raises(ValueError, match="names has 2 entries but there are 1"):
+        display.plot()
+    with pytest.raises(ValueError, match="empty"):
+        LossCurveDisplay([[]]).plot()
+    drawn = LossCurveDisplay([[3.0, 2.0, 1.0]], [[4.0, 3.0]]).plot()
+    np.testing.assert_array_equal(drawn.validation_lines_[0].get_ydata(), [4.0, 3.0])
+    assert drawn.lines_[0].get_label() == "training loss"
+
+
+def test_missing_matplotlib_says_how_to_install_it(regression_data, monkeypatch):
+    reg = _fit(regression_data, optimizer="gd")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    with pytest.raises(ImportError, match=r"pip install sk-gradopt\[plot\]"):
+        LossCurveDisplay.from_estimator(reg)
