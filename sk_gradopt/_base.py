@@ -485,6 +485,11 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             final = self._objective(data, W, loss_fn, penalty)
             if not math.isfinite(final) or final > DIVERGENCE_FACTOR * reference:
                 diverged = final
+            elif converged and validation is None and safe_W is not W:
+                # The rule can stop an oscillating fit on an overshoot: keep the
+                # best weights seen when they are better, both measured exactly.
+                if self._objective(data, safe_W, loss_fn, penalty) < final:
+                    W = safe_W
         if diverged is not False:
             self._warn_diverged(reference, diverged, safe_loss)
             self._opt_state = optimizer.init(safe_W)  # the moments saw the blow-up

@@ -32,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
-from ._array_api import to_numpy
+from ._array_api import import_cupy, to_numpy
 from ._classifier import GradientClassifier
 from ._optimizers import OPTIMIZERS
 from ._regressor import GradientRegressor
@@ -352,21 +352,14 @@ def estimator_class(task):
     return GradientRegressor if task == "regression" else GradientClassifier
 
 
-def backend_params(backend, Estimator):
-    """``{"backend": backend}`` if the estimators take it, else ``{}`` for NumPy."""
-    if "backend" in Estimator().get_params():
-        if backend == "cupy" and importlib.util.find_spec("cupy") is None:
-            raise CLIError(
-                "--backend cupy needs CuPy and an NVIDIA GPU: pip install "
-                "'sk-gradopt[cupy]'. Or run without --backend (NumPy)."
-            )
-        return {"backend": backend}
-    if backend == "numpy":
-        return {}
-    raise CLIError(
-        f"--backend {backend} is not available: the installed sk_gradopt "
-        f"estimators have no backend parameter yet. Run without --backend (NumPy)."
-    )
+def backend_params(backend):
+    """``{"backend": backend}``, after checking that CuPy can run for ``"cupy"``."""
+    if backend == "cupy":
+        try:
+            import_cupy()
+        except ImportError as exc:
+            raise CLIError(f"--backend cupy: {exc}") from exc
+    return {"backend": backend}
 
 
 def _final_objective(est, X, y, task):
@@ -516,7 +509,7 @@ def cmd_compare(args):
     """``sk-gradopt compare``."""
     plot = _plot_target(args)
     data = load_data(args)
-    extra = backend_params(args.backend, estimator_class(data.task))
+    extra = backend_params(args.backend)
     learning_rates = dict(LEARNING_RATES[data.task])
     for name, value in args.learning_rate or []:
         for optimizer in OPTIMIZERS if name == "all" else [name]:
@@ -766,7 +759,7 @@ def cmd_tune(args):
     n_iter = 20 if args.n_iter is None else args.n_iter
     data = load_data(args, scale_X=False)
     Estimator = estimator_class(data.task)
-    extra = backend_params(args.backend, Estimator)
+    extra = backend_params(args.backend)
     step = Estimator(max_iter=args.max_iter, tol=args.tol, penalty="l2", alpha=ALPHA,
                      random_state=args.seed, **extra)
     pipeline = make_pipeline(StandardScaler(), step)

@@ -45,8 +45,9 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
 
     tol : float or None, default=1e-4
         Stop when the monitored loss has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. ``None`` runs exactly
-        ``max_iter`` epochs.
+        ``n_iter_no_change`` consecutive epochs. If that stops a fit whose
+        last epochs overshot, the weights with the lowest training objective
+        seen are kept. ``None`` runs exactly ``max_iter`` epochs.
 
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or, with

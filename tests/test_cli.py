@@ -21,12 +21,16 @@ import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
 from sk_gradopt import OPTIMIZERS, GradientRegressor
-from sk_gradopt._cli import _tune_space, backend_params, infer_task, main
+from sk_gradopt._array_api import import_cupy
+from sk_gradopt._cli import CLIError, _tune_space, backend_params, infer_task, main
 
 SCRIPT = shutil.which("sk-gradopt", path=os.path.dirname(sys.executable))
 MODULE = [sys.executable, "-m", "sk_gradopt"]
-CUPY_RUNS = ("backend" in GradientRegressor().get_params()
-             and importlib.util.find_spec("cupy") is not None)
+try:
+    import_cupy()
+    CUPY_RUNS = True
+except ImportError:
+    CUPY_RUNS = False
 
 COMPARE_KEYS = {
     "command", "dataset", "task", "n_train", "n_test", "n_features", "features_scaled",
@@ -172,12 +176,13 @@ def test_bad_arguments_and_input_exit_with_2(runs):
     assert "--csv missing.csv: no such file." in err
 
 
-def test_backend_cupy_is_refused_while_unavailable(runs):
+def test_backend_cupy_without_a_gpu_exits_2(runs):
     if CUPY_RUNS:
-        pytest.skip("this machine has the backend parameter and CuPy")
+        pytest.skip("this machine has CuPy and a GPU")
     code, out, err, _ = runs["cupy"]
     assert code == 2 and out == ""
-    assert "--backend cupy" in err and "Traceback" not in err
+    assert "--backend cupy" in err and "pip install 'sk-gradopt[cupy]'" in err
+    assert "Traceback" not in err
 
 
 # ---------------------------------------------------------- in-process
@@ -376,10 +381,7 @@ def test_tune_space_has_one_space_per_optimizer():
 
 
 def test_backend_params():
-    class WithBackend(GradientRegressor):
-        def __init__(self, backend="numpy"):
-            self.backend = backend
-
-    assert backend_params("numpy", GradientRegressor) == (
-        {"backend": "numpy"} if "backend" in GradientRegressor().get_params() else {})
-    assert backend_params("numpy", WithBackend) == {"backend": "numpy"}
+    assert backend_params("numpy") == {"backend": "numpy"}
+    if not CUPY_RUNS:
+        with pytest.raises(CLIError, match="needs CuPy and an NVIDIA GPU"):
+            backend_params("cupy")

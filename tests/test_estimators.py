@@ -380,3 +380,17 @@ def test_verbose_prints_one_line_per_epoch(regression, capsys):
     # invscaling: the learning rate printed is the one of the epoch's last step.
     last_lr = float(re.search(r"learning_rate = ([0-9.e-]+)", lines[-1]).group(1))
     assert last_lr == pytest.approx(0.01 / reg.t_ ** 0.25, rel=1e-3)
+
+
+def test_stopping_on_an_overshoot_keeps_the_best_weights_seen():
+    # Momentum with a large step oscillates; the rule stops it on an overshoot.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 100)
+    y = 2 * x + 1 + rng.normal(0, 0.5, 100)
+    reg = GradientRegressor(optimizer="momentum", learning_rate=0.1, penalty=None,
+                            random_state=0).fit(x[:, None], y)
+    assert reg.n_iter_ < reg.max_iter
+    assert reg.loss_curve_[-1] > 2 * min(reg.loss_curve_)  # it did stop on an overshoot
+    # Full batch: loss_curve_ holds exact objectives; the kept weights have the best.
+    kept = np.mean((x * reg.coef_[0] + reg.intercept_[0] - y) ** 2) / 2
+    assert kept == pytest.approx(min(reg.loss_curve_), rel=1e-12)
