@@ -1,6 +1,6 @@
 """Ready-made search spaces over the optimizers and their settings.
 
-:func:`search_space` returns the parameter grid or distributions that
+:func:`~sk_gradopt.search_space` returns the parameter grid or distributions that
 scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`,
 :class:`~sklearn.model_selection.RandomizedSearchCV`, the ``Halving*``
 searches and scikit-optimize's ``BayesSearchCV`` take, for one optimizer or
