@@ -3,13 +3,21 @@
 ``GradientRegressor`` and ``GradientClassifier`` take ``optimizer=`` among
 full-batch gradient descent (``"gd"``), mini-batch SGD (``"sgd"``),
 ``"momentum"``, ``"rmsprop"`` and ``"adam"``; the optimizer and its settings
-are hyperparameters to tune with scikit-learn's searchers.
+are hyperparameters to tune with scikit-learn's searchers, over the ready-made
+spaces of ``search_space``.
 """
 
 from ._classifier import GradientClassifier
 from ._optimizers import OPTIMIZERS
 from ._plotting import LossCurveDisplay
 from ._regressor import GradientRegressor
+from ._search import search_space
 
-__all__ = ["GradientClassifier", "GradientRegressor", "LossCurveDisplay", "OPTIMIZERS"]
+__all__ = [
+    "GradientClassifier",
+    "GradientRegressor",
+    "LossCurveDisplay",
+    "OPTIMIZERS",
+    "search_space",
+]
 __version__ = "0.1.0"

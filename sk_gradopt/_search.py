@@ -1,0 +1,322 @@
+"""Ready-made search spaces over the optimizers and their settings.
+
+:func:`~sk_gradopt.search_space` returns the parameter grid or distributions that
+scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`,
+:class:`~sklearn.model_selection.RandomizedSearchCV`, the ``Halving*``
+searches and scikit-optimize's ``BayesSearchCV`` take, for one optimizer or
+for all five at once. The space of an optimizer holds only the parameters
+that optimizer reads:
+
+============  ================================================================
+optimizer     parameters searched (besides ``optimizer`` itself)
+============  ================================================================
+``gd``        ``learning_rate``
+``sgd``       ``learning_rate``, ``batch_size``
+``momentum``  ``learning_rate``, ``momentum``, ``nesterov``, ``batch_size``
+``rmsprop``   ``learning_rate``, ``rho``, ``batch_size``
+``adam``      ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
+============  ================================================================
+
+``schedule`` joins every space when asked for. ``eps`` (RMSprop, Adam) and
+``power_t`` (the ``"invscaling"`` schedule) stay at the estimator's values:
+they rarely matter, and every extra dimension costs a random or Bayesian
+search samples.
+"""
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+
+import numpy as np
+from scipy.stats import loguniform, uniform
+
+from ._optimizers import OPTIMIZERS
+from ._schedules import SCHEDULES
+
+__all__ = ["search_space", "KINDS"]
+
+#: The values of ``search_space``'s ``kind``: which searcher the space is for.
+KINDS = ("grid", "random", "bayes")
+
+#: Default learning-rate range of each optimizer, for standardized features
+#: and a target (or decision function) of order one.
+DEFAULT_LEARNING_RATES = {
+    "gd": (1e-3, 10.0),
+    "sgd": (1e-3, 1.0),
+    "momentum": (1e-4, 0.1),
+    "rmsprop": (1e-4, 0.1),
+    "adam": (1e-4, 1.0),
+}
+
+# Batch sizes: two in a grid, log-spaced choices for a random search and a
+# log-uniform integer range for a Bayesian one.
+_GRID_BATCH_SIZES = [32, 128]
+_RANDOM_BATCH_SIZES = [16, 32, 64, 128, 256]
+_BAYES_BATCH_SIZES = (16, 256)
+
+# Adam's beta_2 lives on a log scale of 1 - beta_2: three values, in every kind.
+_BETA_2 = [0.99, 0.999, 0.9999]
+
+# The parameters an optimizer reads besides learning_rate (and the schedule).
+_USES_BATCH_SIZE = {"sgd", "momentum", "rmsprop", "adam"}
+
+
+def _learning_rate_values(low, high, kind, dimension):
+    """Grid: one value per decade from ``low`` to ``high``; else a log range."""
+    if kind == "grid":
+        n_values = max(2, round(math.log10(high / low)) + 1)
+        return [float(f"{value:.6g}") for value in np.geomspace(low, high, n_values)]
+    if kind == "random":
+        return loguniform(low, high)
+    return dimension.Real(low, high, prior="log-uniform")
+
+
+def _uniform(low, high, kind, dimension):
+    """A real range: ``uniform`` for random search, ``Real`` for Bayes."""
+    if kind == "random":
+        return uniform(low, high - low)
+    return dimension.Real(low, high)
+
+
+def _choices(values, kind, dimension):
+    """A finite set of values: a list, or ``Categorical`` for Bayes."""
+    if kind == "bayes":
+        return dimension.Categorical(list(values))
+    return list(values)
+
+
+def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension):
+    """The space of one optimizer, without the prefix."""
+    low, high = learning_rate or DEFAULT_LEARNING_RATES[optimizer]
+    space = {
+        "optimizer": _choices([optimizer], kind, dimension),
+        "learning_rate": _learning_rate_values(low, high, kind, dimension),
+    }
+    if schedule:
+        space["schedule"] = _choices(schedule, kind, dimension)
+    if optimizer == "momentum":
+        space["momentum"] = (
+            [0.5, 0.9] if kind == "grid" else _uniform(0.5, 0.99, kind, dimension)
+        )
+        space["nesterov"] = _choices([False, True], kind, dimension)
+    elif optimizer == "rmsprop":
+        space["rho"] = (
+            [0.9, 0.99] if kind == "grid" else _uniform(0.8, 0.999, kind, dimension)
+        )
+    elif optimizer == "adam":
+        space["beta_1"] = (
+            [0.9] if kind == "grid" else _uniform(0.8, 0.99, kind, dimension)
+        )
+        space["beta_2"] = _choices(_BETA_2[:2] if kind == "grid" else _BETA_2,
+                                   kind, dimension)
+    if batch_size and optimizer in _USES_BATCH_SIZE:
+        if kind == "grid":
+            space["batch_size"] = list(_GRID_BATCH_SIZES)
+        elif kind == "random":
+            space["batch_size"] = list(_RANDOM_BATCH_SIZES)
+        else:
+            space["batch_size"] = dimension.Integer(*_BAYES_BATCH_SIZES,
+                                                    prior="log-uniform")
+    return space
+
+
+def _import_skopt_space():
+    try:
+        from skopt import space
+    except ImportError as exc:
+        raise ImportError(
+            "search_space(kind='bayes') builds skopt.space dimensions for "
+            "skopt.BayesSearchCV and needs scikit-optimize: "
+            "pip install sk-gradopt[skopt]  (or: pip install scikit-optimize)"
+        ) from exc
+    return space
+
+
+def _check_optimizers(optimizer):
+    """The optimizer names asked for, and whether to return a list of spaces."""
+    valid = ", ".join(repr(name) for name in (*OPTIMIZERS, "all"))
+    if isinstance(optimizer, str):
+        if optimizer == "all":
+            return list(OPTIMIZERS), True
+        if optimizer in OPTIMIZERS:
+            return [optimizer], False
+        raise ValueError(
+            f"optimizer={optimizer!r} is not valid; use one of {valid}, or a "
+            "list of optimizer names."
+        )
+    if isinstance(optimizer, Sequence) and len(optimizer) > 0:
+        unknown = [name for name in optimizer if name not in OPTIMIZERS]
+        if unknown:
+            raise ValueError(
+                f"Unknown optimizer(s) {unknown}; valid optimizers are "
+                f"{', '.join(repr(name) for name in OPTIMIZERS)}."
+            )
+        return list(dict.fromkeys(optimizer)), True
+    raise ValueError(
+        f"optimizer={optimizer!r} is not valid; use one of {valid}, or a "
+        "non-empty list of optimizer names."
+    )
+
+
+def _check_learning_rate(learning_rate):
+    if learning_rate is None:
+        return None
+    if (
+        isinstance(learning_rate, (str, bytes))
+        or not isinstance(learning_rate, Sequence)
+        or len(learning_rate) != 2
+        or not all(isinstance(v, Real) and not isinstance(v, bool) for v in learning_rate)
+        or not 0 < learning_rate[0] < learning_rate[1] < math.inf
+    ):
+        raise ValueError(
+            "learning_rate must be None or a pair (low, high) with "
+            f"0 < low < high < inf; got {learning_rate!r}."
+        )
+    return float(learning_rate[0]), float(learning_rate[1])
+
+
+def _check_schedule(schedule):
+    if schedule is None:
+        return None
+    names = [schedule] if isinstance(schedule, str) else list(schedule)
+    unknown = [name for name in names if name not in SCHEDULES]
+    if unknown or not names:
+        raise ValueError(
+            f"schedule={schedule!r} is not valid; use None, one of "
+            f"{', '.join(repr(name) for name in SCHEDULES)}, or a list of them."
+        )
+    return list(dict.fromkeys(names))
+
+
+def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
+                 batch_size=True, schedule=None):
+    """Search space over an optimizer's settings, for a scikit-learn searcher.
+
+    Parameters
+    ----------
+    optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "all"} or list of str, \
+default="all"
+        The optimizer whose settings to search. ``"all"`` (or a list of
+        names) gives a conditional space: one dict per optimizer, each
+        holding only the parameters that optimizer reads.
+
+    kind : {"grid", "random", "bayes"}, default="grid"
+        The searcher the space is for. ``"grid"``: lists of values, for
+        :class:`~sklearn.model_selection.GridSearchCV` (the learning rates
+        are one per decade). ``"random"``: ``scipy.stats`` distributions
+        (``loguniform`` for the learning rate, ``uniform`` for the decays)
+        and lists, for :class:`~sklearn.model_selection.RandomizedSearchCV`
+        and :class:`~sklearn.model_selection.HalvingRandomSearchCV`.
+        ``"bayes"``: ``skopt.space.Real``, ``Integer`` and ``Categorical``
+        dimensions for ``skopt.BayesSearchCV`` (needs scikit-optimize:
+        ``pip install sk-gradopt[skopt]``).
+
+    prefix : str, default=""
+        Prepended to every parameter name, to search the estimator as a step
+        of a :class:`~sklearn.pipeline.Pipeline`: e.g.
+        ``"gradientregressor__"`` for
+        ``make_pipeline(StandardScaler(), GradientRegressor())``. Must be
+        empty or end with ``"__"``.
+
+    learning_rate : (float, float) or None, default=None
+        The range ``(low, high)`` of learning rates searched, for every
+        optimizer. None uses a range per optimizer that suits
+        standardized features and a target of order one (see Notes).
+
+    batch_size : bool, default=True
+        Whether to search ``batch_size`` for the mini-batch optimizers
+        (``"gd"`` always uses the full batch and never gets one).
+
+    schedule : str, list of str or None, default=None
+        Learning-rate schedules (``"constant"``, ``"invscaling"``,
+        ``"adaptive"``, ``"cosine"``) to search in every space; None leaves
+        the estimator's own.
+
+    Returns
+    -------
+    space : dict or list of dict
+        For one optimizer, a dict mapping each parameter name (with the
+        prefix) to its values, ``optimizer`` included (as a one-value
+        list, or ``Categorical``). For ``"all"`` or a list of names, a list
+        of such dicts, one per optimizer.
+
+    Raises
+    ------
+    ValueError
+        If ``optimizer``, ``kind``, ``prefix``, ``learning_rate`` or
+        ``schedule`` is not valid; the message lists the valid values.
+    ImportError
+        If ``kind="bayes"`` and scikit-optimize is not installed.
+
+    See Also
+    --------
+    sklearn.model_selection.GridSearchCV : Exhaustive search over a grid.
+    sklearn.model_selection.RandomizedSearchCV : Random search over distributions.
+    sklearn.model_selection.HalvingRandomSearchCV : Successive halving.
+
+    Notes
+    -----
+    The default learning-rate ranges are ``gd``: 1e-3 to 10, ``sgd``: 1e-3
+    to 1, ``momentum`` and ``rmsprop``: 1e-4 to 0.1, ``adam``: 1e-4 to 1.
+    They include rates that diverge on some problems on purpose: a fit that
+    diverges keeps its best finite weights, so it scores badly instead of
+    failing the search. Scale the features (``StandardScaler``) and, for a
+    regressor, the target (``TransformedTargetRegressor``), or pass
+    ``learning_rate=``. The other ranges are ``momentum`` 0.5 to 0.99
+    (``[0.5, 0.9]`` in a grid), ``rho`` 0.8 to 0.999 (``[0.9, 0.99]``),
+    ``beta_1`` 0.8 to 0.99 (``[0.9]``), ``beta_2`` one of 0.99, 0.999,
+    0.9999 (``[0.99, 0.999]``) and ``batch_size`` 16 to 256 (``[32,
+    128]``).
+
+    How the searchers read a list of dicts: ``GridSearchCV`` searches the
+    union of the grids; ``RandomizedSearchCV`` draws a dict uniformly, then
+    a point in it; ``BayesSearchCV`` optimizes each dict in turn for
+    ``n_iter`` points each (``5 * n_iter`` candidates for ``"all"``); pass
+    ``(dict, n_iter)`` pairs to give each optimizer its own budget.
+
+    Successive halving over epochs
+    (``HalvingRandomSearchCV(..., resource="max_iter")``, with
+    ``tol=None`` in the estimator so that every fit runs exactly its
+    budget of epochs, and an explicit ``max_resources``) pays off when
+    many candidates are bad in a way a few epochs show: learning rates that
+    diverge, or that are far too small to get anywhere. It does not pay
+    off when the ranking after a few epochs differs from the ranking after
+    many (a small learning rate that wins in the long run), nor when the
+    estimator stops early anyway through ``tol``; and each round refits from
+    scratch, so the rounds' epochs add up.
+
+    Examples
+    --------
+    >>> from sk_gradopt import search_space
+    >>> search_space("adam", prefix="gradientregressor__")
+    {'gradientregressor__optimizer': ['adam'], \
+'gradientregressor__learning_rate': [0.0001, 0.001, 0.01, 0.1, 1.0], \
+'gradientregressor__beta_1': [0.9], \
+'gradientregressor__beta_2': [0.99, 0.999], \
+'gradientregressor__batch_size': [32, 128]}
+    >>> [sorted(space) for space in search_space(["gd", "sgd"], "random")]
+    [['learning_rate', 'optimizer'], ['batch_size', 'learning_rate', 'optimizer']]
+    >>> [float(bound) for bound in search_space("gd", "random")["learning_rate"].support()]
+    [0.001, 10.0]
+    """
+    optimizers, as_list = _check_optimizers(optimizer)
+    if kind not in KINDS:
+        raise ValueError(
+            f"kind={kind!r} is not valid; use one of "
+            f"{', '.join(repr(name) for name in KINDS)} (for GridSearchCV, "
+            "RandomizedSearchCV / HalvingRandomSearchCV, BayesSearchCV)."
+        )
+    if not isinstance(prefix, str) or (prefix and not prefix.endswith("__")):
+        raise ValueError(
+            f"prefix={prefix!r} is not valid: it must be '' or a Pipeline step "
+            "name followed by '__', e.g. 'gradientregressor__'."
+        )
+    learning_rate = _check_learning_rate(learning_rate)
+    schedule = _check_schedule(schedule)
+    dimension = _import_skopt_space() if kind == "bayes" else None
+
+    spaces = []
+    for name in optimizers:
+        space = _one_space(name, kind, learning_rate, batch_size, schedule, dimension)
+        spaces.append({prefix + key: values for key, values in space.items()})
+    return spaces if as_list else spaces[0]
