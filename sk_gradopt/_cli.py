@@ -36,6 +36,7 @@ from ._array_api import import_cupy, to_numpy
 from ._classifier import GradientClassifier
 from ._optimizers import OPTIMIZERS
 from ._regressor import GradientRegressor
+from ._search import search_space
 
 __all__ = ["main"]
 
@@ -549,52 +550,6 @@ def cmd_compare(args):
 # ------------------------------------------------------------------ tune
 
 
-def _tune_space(kind, prefix=""):
-    """The built-in search space of ``sk-gradopt tune``: one dict per optimizer.
-
-    PLACEHOLDER, to be replaced by
-    ``sk_gradopt.search_space(optimizer="all", kind=kind, prefix=prefix)``
-    (the tuning issue), which returns the same structure. Only the learning
-    rate varies here, around the values of :data:`LEARNING_RATES`.
-
-    Parameters
-    ----------
-    kind : {"grid", "random", "bayes"}
-        Lists of values (``GridSearchCV``, the halving searches), scipy
-        distributions (``RandomizedSearchCV``) or scikit-optimize dimensions
-        (``BayesSearchCV``).
-    prefix : str, default=""
-        Prepended to each parameter name, e.g. ``"gradientregressor__"``
-        for a pipeline step.
-
-    Returns
-    -------
-    list of dict
-        One search space per optimizer.
-    """
-    ranges = {  # learning-rate range for standard-scaled data
-        "gd": (0.03, 3.0), "sgd": (0.003, 1.0), "momentum": (0.001, 0.3),
-        "rmsprop": (0.001, 0.1), "adam": (0.001, 0.3),
-    }
-    space = []
-    for optimizer, (low, high) in ranges.items():
-        if kind == "grid":
-            learning_rate = [float(f"{v:.2g}") for v in np.geomspace(low, high, 3)]
-        elif kind == "random":
-            from scipy.stats import loguniform
-
-            learning_rate = loguniform(low, high)
-        elif kind == "bayes":
-            from skopt.space import Real
-
-            learning_rate = Real(low, high, prior="log-uniform")
-        else:
-            raise ValueError(f"Unknown kind {kind!r}; valid kinds are 'grid', 'random', 'bayes'.")
-        space.append({f"{prefix}optimizer": [optimizer],
-                      f"{prefix}learning_rate": learning_rate})
-    return space
-
-
 class _CountingScorer:
     """A scorer that appends one byte to a file each time a fit is scored.
 
@@ -701,7 +656,7 @@ def _announcing(Search, progress):
 
 
 def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, scoring):
-    """The searcher of ``--search kind`` over :func:`_tune_space`.
+    """The searcher of ``--search kind`` over :func:`sk_gradopt.search_space`.
 
     Returns
     -------
@@ -714,14 +669,14 @@ def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, scoring):
     if kind == "grid":
         from sklearn.model_selection import GridSearchCV, ParameterGrid
 
-        space = _tune_space("grid", prefix)
+        space = search_space("all", "grid", prefix=prefix)
         return (GridSearchCV, dict(estimator=estimator, param_grid=space, **common),
                 len(ParameterGrid(space)))
     if kind == "random":
         from sklearn.model_selection import RandomizedSearchCV
 
         return (RandomizedSearchCV,
-                dict(estimator=estimator, param_distributions=_tune_space("random", prefix),
+                dict(estimator=estimator, param_distributions=search_space("all", "random", prefix=prefix),
                      n_iter=n_iter, random_state=seed, **common),
                 n_iter)
     if kind == "halving":
@@ -729,7 +684,7 @@ def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, scoring):
         from sklearn.model_selection import HalvingGridSearchCV
 
         return (HalvingGridSearchCV,
-                dict(estimator=estimator, param_grid=_tune_space("grid", prefix),
+                dict(estimator=estimator, param_grid=search_space("all", "grid", prefix=prefix),
                      factor=3, random_state=seed, **common),
                 None)
     if importlib.util.find_spec("skopt") is None:
@@ -738,7 +693,7 @@ def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, scoring):
         )
     from skopt import BayesSearchCV
 
-    space = _tune_space("bayes", prefix)
+    space = search_space("all", "bayes", prefix=prefix)
     # --n-iter candidates in total, shared out over the per-optimizer spaces
     share = [n_iter // len(space) + (i < n_iter % len(space)) for i in range(len(space))]
     spaces = [(s, n) for s, n in zip(space, share) if n > 0]

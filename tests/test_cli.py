@@ -19,10 +19,11 @@ import sys
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
+from sklearn.model_selection import ParameterGrid
 
-from sk_gradopt import OPTIMIZERS, GradientRegressor
+from sk_gradopt import OPTIMIZERS, GradientRegressor, search_space
 from sk_gradopt._array_api import import_cupy
-from sk_gradopt._cli import CLIError, _tune_space, backend_params, infer_task, main
+from sk_gradopt._cli import CLIError, backend_params, infer_task, main
 
 SCRIPT = shutil.which("sk-gradopt", path=os.path.dirname(sys.executable))
 MODULE = [sys.executable, "-m", "sk_gradopt"]
@@ -158,9 +159,11 @@ def test_tune_json_with_parallel_jobs_and_progress(runs):
                                                                      "classification")
     assert result["n_candidates"] == 6 and result["n_splits"] == 3
     assert result["n_fits"] == 18
-    assert set(result["best_params"]) == {"optimizer", "learning_rate"}
-    assert result["best_params"]["optimizer"] in OPTIMIZERS
-    assert 1e-3 <= result["best_params"]["learning_rate"] <= 3.0
+    best = result["best_params"]
+    assert best["optimizer"] in OPTIMIZERS
+    # the ready-made space of that optimizer, and nothing else
+    assert set(best) == set(search_space(best["optimizer"], "random"))
+    assert 1e-4 <= best["learning_rate"] <= 10.0
     assert 0.9 <= result["best_score"] <= 1.0 and 0.9 <= result["test_score"] <= 1.0
     # the bar counted the fits done in the two worker processes
     assert "18/18 fits (100%)" in err
@@ -343,8 +346,7 @@ def test_tol_none_runs_the_whole_budget(capsys):
 def test_tune_grid_text_output(capsys):
     code, out, err = run_main(capsys, "tune", "--dataset", "iris", "--max-iter", "100")
     assert code == 0, err
-    n_grid = sum(len(space["gradientclassifier__learning_rate"])
-                 for space in _tune_space("grid", "gradientclassifier__"))
+    n_grid = len(ParameterGrid(search_space("all", "grid")))
     assert f"fits: {3 * n_grid} ({n_grid} candidates x 3 folds) + 1 refit" in out
     assert re.search(r"best CV accuracy: 0\.9\d+", out)
     best = re.search(r"optimizer = '(\w+)'", out)[1]
@@ -356,7 +358,7 @@ def test_tune_halving_counts_every_round(capsys):
     result, err = run_json(capsys, "tune", "--dataset", "breast_cancer", "--search",
                            "halving", "--max-iter", "100", "--n-iter", "3")
     assert "--n-iter is ignored by --search halving" in err
-    n_grid = sum(len(space["learning_rate"]) for space in _tune_space("grid"))
+    n_grid = len(ParameterGrid(search_space("all", "grid")))
     assert result["n_candidates"] > n_grid  # later rounds re-evaluate the best few
     assert result["n_fits"] == result["n_candidates"] * result["n_splits"]
     assert f"{result['n_fits']}/{result['n_fits']} fits (100%)" in err
@@ -369,15 +371,6 @@ def test_tune_bayes(capsys):
     assert (result["n_candidates"], result["n_splits"], result["n_fits"]) == (5, 2, 10)
     assert result["best_params"]["optimizer"] in OPTIMIZERS
     assert "fits (" not in err  # --no-progress
-
-
-def test_tune_space_has_one_space_per_optimizer():
-    for kind in ("grid", "random", "bayes"):
-        space = _tune_space(kind, prefix="step__")
-        assert [s["step__optimizer"] for s in space] == [[name] for name in OPTIMIZERS]
-        assert all(set(s) == {"step__optimizer", "step__learning_rate"} for s in space)
-    with pytest.raises(ValueError, match="Unknown kind 'halving'"):
-        _tune_space("halving")
 
 
 def test_backend_params():
