@@ -303,8 +303,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         n_epochs = 1 if partial else self.max_iter
         callbacks = _Callbacks.begin(self, n_epochs, X, y, sample_weight)
         W = self._train(
-            data, validation, W, zero_init=zero_init, n_epochs=n_epochs,
-            stopping=not partial, callbacks=callbacks,
+            data, validation, W, zero_init=zero_init, first_call=first_call,
+            n_epochs=n_epochs, stopping=not partial, callbacks=callbacks,
         )
         self._set_coef(W)
         if callbacks is not None:
@@ -400,7 +400,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             value = float(xp.sum(loss)) / data.weight_sum
         return value if penalty is None else value + penalty.value(W[:-1, :])
 
-    def _train(self, data, validation, W, *, zero_init, n_epochs, stopping, callbacks=None):
+    def _train(self, data, validation, W, *, zero_init, first_call, n_epochs, stopping,
+               callbacks=None):
         """Run up to ``n_epochs`` epochs from ``W``; return the weights to keep."""
         xp, _, device = get_namespace_and_device(data.X)
         optimizer = self._make_optimizer()
@@ -411,8 +412,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         base_lr = self.learning_rate
         opt_state = self._opt_state
 
-        reference = self._objective(data, W, loss_fn, penalty, zero_init)
-        safe_loss, safe_W = reference, W  # best finite weights, for divergence
+        if first_call:  # where the fit started: the yardstick of divergence
+            self._reference_loss = self._objective(data, W, loss_fn, penalty, zero_init)
+        reference = self._reference_loss
+        # The best finite weights seen, kept for divergence; a later
+        # partial_fit call falls back to the weights it started from.
+        safe_loss, safe_W = (reference if first_call else math.inf), W
         best_val_W = None
         no_improvement = 0
         diverged = converged = False
@@ -481,7 +486,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self._opt_state = opt_state
         if validation is not None and best_val_W is not None:
             W = best_val_W
-        if not diverged and stopping:
+        if not diverged:
             final = self._objective(data, W, loss_fn, penalty)
             if not math.isfinite(final) or final > DIVERGENCE_FACTOR * reference:
                 diverged = final

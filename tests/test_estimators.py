@@ -394,3 +394,30 @@ def test_stopping_on_an_overshoot_keeps_the_best_weights_seen():
     # Full batch: loss_curve_ holds exact objectives; the kept weights have the best.
     kept = np.mean((x * reg.coef_[0] + reg.intercept_[0] - y) ** 2) / 2
     assert kept == pytest.approx(min(reg.loss_curve_), rel=1e-12)
+
+
+def test_partial_fit_detects_divergence_like_fit(regression):
+    X, y = regression
+    params = dict(optimizer="gd", learning_rate=10.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        fitted = GradientRegressor(max_iter=3, tol=None, **params).fit(X, y)
+    online = GradientRegressor(**params)
+    for _ in range(3):
+        with pytest.warns(ConvergenceWarning, match="diverged"):
+            online.partial_fit(X, y)
+    assert_array_equal(online.coef_, fitted.coef_)
+    assert_array_equal(online.coef_, np.zeros(X.shape[1]))  # where both started
+
+
+def test_partial_fit_catches_a_slow_blow_up_against_where_it_started(regression):
+    # Each call grows the objective by less than the divergence factor: only the
+    # comparison with the first call's starting objective catches it.
+    X, y = regression
+    online = GradientRegressor(optimizer="gd", learning_rate=0.9, penalty=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        for _ in range(30):
+            online.partial_fit(X * 1.5, y)
+    assert any("diverged" in str(w.message) for w in caught)
+    start = np.mean(y**2) / 2
+    assert np.mean((X * 1.5 @ online.coef_ + online.intercept_ - y) ** 2) / 2 <= 10 * start
