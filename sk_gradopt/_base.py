@@ -94,10 +94,15 @@ def _take_rows(xp, array, rows, out=None):
     return xp.take(array, rows, axis=0)
 
 
-def _slices(data, batch_size):
-    """Consecutive batches of ``batch_size`` rows of ``data`` (views)."""
+def _slices(data, batch_size, starts=None):
+    """Batches of ``batch_size`` rows of ``data`` (views), from each of ``starts``.
+
+    ``starts`` defaults to consecutive batches, in order.
+    """
     sw = data.sample_weight
-    for start in range(0, data.n_samples, batch_size):
+    if starts is None:
+        starts = range(0, data.n_samples, batch_size)
+    for start in starts:
         stop = start + batch_size
         yield _Data(data.X[start:stop, ...], data.Y[start:stop, ...],
                     None if sw is None else sw[start:stop], None)
@@ -136,7 +141,7 @@ class BaseGradientEstimator(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "shuffle": ["boolean"],
+        "shuffle": ["boolean", StrOptions({"blocks"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -309,16 +314,23 @@ class BaseGradientEstimator(BaseEstimator):
         return min(self.batch_size, n_samples)
 
     def _batches(self, data, batch_size, xp, device):
-        """Yield the mini-batches of one epoch; a fresh permutation per epoch.
+        """Yield the mini-batches of one epoch.
 
-        With ``shuffle``, batch ``k`` is the rows ``order[k * batch_size:(k + 1)
-        * batch_size]`` of a permutation ``order`` drawn for the epoch. The rows
-        of several batches are gathered at once (about ``GATHER_BYTES``), into
-        the same buffers all epoch long: a batch is only valid until the next.
+        With ``shuffle=True``, batch ``k`` is the rows ``order[k * batch_size:
+        (k + 1) * batch_size]`` of a permutation ``order`` drawn for the epoch.
+        The rows of several batches are gathered at once (about
+        ``GATHER_BYTES``), into the same buffers all epoch long: a batch is
+        only valid until the next one is drawn. ``shuffle="blocks"`` yields the
+        blocks of ``batch_size`` consecutive rows in a random order (views, no
+        gather); ``shuffle=False``, in order.
         """
         n = data.n_samples
         if batch_size >= n:
             yield data
+            return
+        if self.shuffle == "blocks":
+            starts = self._rng.permutation(np.arange(0, n, batch_size)).tolist()
+            yield from _slices(data, batch_size, starts)
             return
         if not self.shuffle:
             yield from _slices(data, batch_size)
