@@ -53,11 +53,11 @@ def epsilon_insensitive(Y, raw, epsilon):
 def binary_log_loss(T, raw):
     """Logistic loss ``log(1 + exp(-t * raw))`` for ``t`` in {-1, +1}."""
     xp = namespace(raw)
-    z = T * raw
-    zero = xp.zeros_like(z)
-    loss = xp.logaddexp(zero, -z)
-    # -t * sigmoid(-z), with sigmoid(-z) = exp(-log(1 + exp(z))) (no overflow)
-    grad = -T * xp.exp(-xp.logaddexp(zero, z))
+    minus_z = -(T * raw)
+    loss = xp.logaddexp(xp.zeros_like(minus_z), minus_z)
+    # -t * sigmoid(-z), with sigmoid(-z) = exp(-log(1 + exp(z))) = exp(-z - loss)
+    # (log(1 + exp(z)) = z + log(1 + exp(-z))): no overflow, one logaddexp.
+    grad = -T * xp.exp(minus_z - loss)
     return _sum_outputs(xp, loss), grad
 
 
