@@ -52,7 +52,7 @@ from ._array_api import (
     move_to,
     to_numpy,
 )
-from ._optimizers import OPTIMIZERS, make_optimizer
+from ._optimizers import OPTIMIZERS, make_optimizer, namespace
 from ._penalties import Penalty
 from ._schedules import SCHEDULES, scheduled_learning_rate
 
@@ -62,6 +62,10 @@ DIVERGENCE_FACTOR = 10.0
 
 #: ``schedule="adaptive"`` stops once the learning rate falls below this.
 MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+#: Shuffled mini-batches are gathered about this many bytes of rows at a time
+#: (whole batches): few enough calls, and a buffer that stays in the cache.
+GATHER_BYTES = 2**21
 
 
 class _Data(NamedTuple):
@@ -77,20 +81,50 @@ class _Data(NamedTuple):
         return self.X.shape[0]
 
 
-def _take(data, rows, with_weight_sum=False):
+def _take(data, rows, with_weight_sum=False, out=None):
     """The rows ``rows`` (an index array) of ``data``.
 
     ``weight_sum`` is computed only when asked: it is a device-to-host read.
+    ``out``, the result of an earlier call with at least as many rows, is
+    overwritten with the result where the arrays are NumPy's (see
+    :func:`_take_rows`).
     """
     xp = array_namespace(data.X)
-    sw = data.sample_weight
-    sw = None if sw is None else xp.take(sw, rows, axis=0)
+    buffers = (None, None, None) if out is None else out[:3]
+    X, Y, sw = (_take_rows(xp, a, rows, b) for a, b in zip(data[:3], buffers))
     weight_sum = None
     if with_weight_sum:
         weight_sum = rows.shape[0] if sw is None else float(xp.sum(sw))
-    return _Data(
-        xp.take(data.X, rows, axis=0), xp.take(data.Y, rows, axis=0), sw, weight_sum
-    )
+    return _Data(X, Y, sw, weight_sum)
+
+
+def _take_rows(xp, array, rows, out=None):
+    """``xp.take(array, rows, axis=0)``, written into ``out`` for NumPy arrays.
+
+    ``out`` (NumPy only; ignored otherwise) has at least ``len(rows)`` rows;
+    the result is its first ``len(rows)`` rows. ``mode="clip"`` skips the
+    index check (``rows`` are valid), which with ``out`` would go through a
+    temporary copy.
+    """
+    if array is None:
+        return None
+    if isinstance(out, np.ndarray) and isinstance(array, np.ndarray):
+        return np.take(array, rows, axis=0, out=out[: rows.shape[0]], mode="clip")
+    return xp.take(array, rows, axis=0)
+
+
+def _slices(data, batch_size, starts=None):
+    """Batches of ``batch_size`` rows of ``data`` (views), from each of ``starts``.
+
+    ``starts`` defaults to consecutive batches, in order.
+    """
+    sw = data.sample_weight
+    if starts is None:
+        starts = range(0, data.n_samples, batch_size)
+    for start in starts:
+        stop = min(start + batch_size, data.n_samples)  # no out-of-bounds slices
+        yield _Data(data.X[start:stop, ...], data.Y[start:stop, ...],
+                    None if sw is None else sw[start:stop], None)
 
 
 def _raw_prediction(X, W):
@@ -126,7 +160,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "shuffle": ["boolean"],
+        "shuffle": ["boolean", StrOptions({"blocks"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -369,22 +403,34 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         return min(self.batch_size, n_samples)
 
     def _batches(self, data, batch_size, xp, device):
-        """Yield the mini-batches of one epoch; a fresh permutation per epoch."""
+        """Yield the mini-batches of one epoch.
+
+        With ``shuffle=True``, batch ``k`` is the rows ``order[k * batch_size:
+        (k + 1) * batch_size]`` of a permutation ``order`` drawn for the epoch.
+        The rows of several batches are gathered at once (about
+        ``GATHER_BYTES``), into the same buffers all epoch long: a batch is
+        only valid until the next one is drawn. ``shuffle="blocks"`` yields the
+        blocks of ``batch_size`` consecutive rows in a random order (views, no
+        gather); ``shuffle=False``, in order.
+        """
         n = data.n_samples
         if batch_size >= n:
             yield data
             return
-        order = None
-        if self.shuffle:
-            order = xp.asarray(self._rng.permutation(n), device=device)
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            if order is not None:
-                yield _take(data, order[start:stop])
-            else:
-                sw = data.sample_weight
-                yield _Data(data.X[start:stop, ...], data.Y[start:stop, ...],
-                            None if sw is None else sw[start:stop], None)
+        if self.shuffle == "blocks":
+            starts = self._rng.permutation(np.arange(0, n, batch_size)).tolist()
+            yield from _slices(data, batch_size, starts)
+            return
+        if not self.shuffle:
+            yield from _slices(data, batch_size)
+            return
+        order = xp.asarray(self._rng.permutation(n), device=device)
+        row_bytes = data.X.shape[1] * xp.finfo(data.X.dtype).bits // 8
+        step = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
+        gathered = None
+        for start in range(0, n, step):
+            gathered = _take(data, order[start:min(start + step, n)], out=gathered)
+            yield from _slices(gathered, batch_size)
 
     def _objective(self, data, W, loss_fn, penalty, zero_init=False):
         """Training objective (or, with ``penalty=None``, the mean loss) at ``W``."""
@@ -427,7 +473,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 start_time = time.perf_counter()
                 epoch_start_W = W
                 epoch_ctx = None if callbacks is None else callbacks.begin_epoch(self)
-                total = 0.0
+                batch_losses = []  # summed once per epoch, not per batch
                 for batch in self._batches(data, batch_size, xp, device):
                     lr = scheduled_learning_rate(
                         self.schedule, base_lr, step=self.t_, epoch=self.n_iter_,
@@ -438,9 +484,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                         penalty=penalty, learning_rate=lr, mean_weight=mean_weight,
                         fit_intercept=self.fit_intercept,
                     )
-                    total = total + batch_loss
+                    batch_losses.append(batch_loss)
                     self.t_ += 1
                 self.n_iter_ += 1
+                total = xp.sum(xp.concat(batch_losses))
                 loss = float(total) / data.weight_sum + penalty.value(epoch_start_W[:-1, :])
                 stop_requested = epoch_ctx is not None and callbacks.end(self, epoch_ctx, W)
 
@@ -575,24 +622,28 @@ def _is_finite(loss, W):
 
 def _gradient_step(W, opt_state, batch, *, loss_fn, optimizer, penalty,
                    learning_rate, mean_weight, fit_intercept):
-    """One optimizer step on one batch; return ``(W, state, weighted loss sum)``."""
-    xp = array_namespace(W)
-    coef = W[:-1, :]
-    loss, dz = loss_fn(batch.Y, _raw_prediction(batch.X, W))
+    """One optimizer step on one batch.
+
+    Returns ``(W, state, loss)``: the new weights and optimizer state, and
+    the per-sample losses of the batch (times the sample weights) at the
+    weights before the step.
+    """
+    xp = namespace(W)
+    X = batch.X
+    loss, dz = loss_fn(batch.Y, _raw_prediction(X, W))
     if batch.sample_weight is not None:
         loss = loss * batch.sample_weight
         dz = dz * batch.sample_weight[:, None]
-    scale = 1.0 / (batch.X.shape[0] * mean_weight)
-    grad_coef = (batch.X.T @ dz) * scale
-    if penalty.l2:
-        grad_coef = grad_coef + penalty.l2 * coef
     if fit_intercept:
-        grad_intercept = xp.sum(dz, axis=0, keepdims=True) * scale
+        grad_intercept = xp.sum(dz, axis=0, keepdims=True)
     else:
         grad_intercept = xp.zeros_like(W[-1:, :])
-    grads = xp.concat([grad_coef, grad_intercept])
+    grads = xp.concat([X.T @ dz, grad_intercept])
+    grads *= 1.0 / (X.shape[0] * mean_weight)
+    if penalty.l2:
+        grads[:-1, :] += penalty.l2 * W[:-1, :]
     direction, opt_state = optimizer.update(grads, opt_state)
     W = W - learning_rate * direction
     if penalty.l1:
         W = xp.concat([penalty.prox(W[:-1, :], learning_rate), W[-1:, :]])
-    return W, opt_state, xp.sum(loss)
+    return W, opt_state, loss

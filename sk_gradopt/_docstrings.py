@@ -76,8 +76,14 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
     fit_intercept : bool, default=True
         Whether to fit an intercept.
 
-    shuffle : bool, default=True
-        Draw a fresh random assignment of rows to mini-batches every epoch.
+    shuffle : bool or "blocks", default=True
+        Draw a fresh random assignment of rows to mini-batches every epoch
+        (the rows of each batch are gathered from ``X``). ``"blocks"``: cut
+        the data once into blocks of ``batch_size`` consecutive rows and
+        visit the blocks in a fresh random order every epoch; no gathering,
+        hence faster epochs on large data, but the same rows share a batch
+        every epoch (shuffle the rows once beforehand if their order means
+        anything). ``False``: the blocks in order.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the validation split. An int gives

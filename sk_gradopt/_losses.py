@@ -15,49 +15,55 @@ one-vs-rest columns otherwise), or one-hot rows for the multinomial
 
 from functools import partial
 
-from array_api_compat import array_namespace
+from ._optimizers import namespace
 
 __all__ = ["REGRESSION_LOSSES", "CLASSIFICATION_LOSSES", "get_loss"]
 
 
+def _sum_outputs(xp, loss):
+    """``xp.sum(loss, axis=1)``: with one output, its column (no reduction to run)."""
+    return loss[:, 0] if loss.shape[1] == 1 else xp.sum(loss, axis=1)
+
+
 def squared_error(Y, raw):
     """Half squared error ``(y - raw)**2 / 2``."""
-    xp = array_namespace(raw)
+    xp = namespace(raw)
     r = raw - Y
-    return 0.5 * xp.sum(r * r, axis=1), r
+    return 0.5 * _sum_outputs(xp, r * r), r
 
 
 def huber(Y, raw, epsilon):
     """Huber loss: squared within ``epsilon``, linear beyond (as ``SGDRegressor``)."""
-    xp = array_namespace(raw)
+    xp = namespace(raw)
     r = raw - Y
     a = xp.abs(r)
     loss = xp.where(a <= epsilon, 0.5 * r * r, epsilon * a - 0.5 * epsilon**2)
-    return xp.sum(loss, axis=1), xp.clip(r, -epsilon, epsilon)
+    return _sum_outputs(xp, loss), xp.minimum(xp.maximum(r, -epsilon), epsilon)
 
 
 def epsilon_insensitive(Y, raw, epsilon):
     """``max(0, |y - raw| - epsilon)``: errors below ``epsilon`` are ignored."""
-    xp = array_namespace(raw)
+    xp = namespace(raw)
     r = raw - Y
     excess = xp.abs(r) - epsilon
     grad = xp.where(excess > 0, xp.sign(r), xp.zeros_like(r))
-    return xp.sum(xp.maximum(excess, 0.0), axis=1), grad
+    return _sum_outputs(xp, xp.maximum(excess, 0.0)), grad
 
 
 def binary_log_loss(T, raw):
     """Logistic loss ``log(1 + exp(-t * raw))`` for ``t`` in {-1, +1}."""
-    xp = array_namespace(raw)
-    z = T * raw
-    loss = xp.logaddexp(xp.zeros_like(z), -z)
-    # -t * sigmoid(-z), with sigmoid(-z) = exp(-log(1 + exp(z))) (no overflow)
-    grad = -T * xp.exp(-xp.logaddexp(xp.zeros_like(z), z))
-    return xp.sum(loss, axis=1), grad
+    xp = namespace(raw)
+    minus_z = -(T * raw)
+    loss = xp.logaddexp(xp.zeros_like(minus_z), minus_z)
+    # -t * sigmoid(-z), with sigmoid(-z) = exp(-log(1 + exp(z))) = exp(-z - loss)
+    # (log(1 + exp(z)) = z + log(1 + exp(-z))): no overflow, one logaddexp.
+    grad = -T * xp.exp(minus_z - loss)
+    return _sum_outputs(xp, loss), grad
 
 
 def multinomial_log_loss(Y, raw):
     """Softmax cross-entropy for one-hot rows ``Y``."""
-    xp = array_namespace(raw)
+    xp = namespace(raw)
     shifted = raw - xp.max(raw, axis=1, keepdims=True)
     log_norm = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     log_proba = shifted - log_norm
@@ -66,21 +72,21 @@ def multinomial_log_loss(Y, raw):
 
 def hinge(T, raw):
     """Hinge loss ``max(0, 1 - t * raw)`` for ``t`` in {-1, +1}."""
-    xp = array_namespace(raw)
+    xp = namespace(raw)
     margin = 1.0 - T * raw
     grad = xp.where(margin > 0, -T, xp.zeros_like(T))
-    return xp.sum(xp.maximum(margin, 0.0), axis=1), grad
+    return _sum_outputs(xp, xp.maximum(margin, 0.0)), grad
 
 
 def modified_huber(T, raw):
     """Smoothed hinge of ``SGDClassifier``: quadratic for ``z >= -1``, else ``-4z``."""
-    xp = array_namespace(raw)
+    xp = namespace(raw)
     z = T * raw
     zero = xp.zeros_like(z)
     one_minus = xp.maximum(1.0 - z, 0.0)
     loss = xp.where(z >= -1.0, one_minus * one_minus, -4.0 * z)
     grad = xp.where(z >= -1.0, -2.0 * T * one_minus, -4.0 * T)
-    return xp.sum(loss, axis=1), xp.where(z >= 1.0, zero, grad)
+    return _sum_outputs(xp, loss), xp.where(z >= 1.0, zero, grad)
 
 
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive")

@@ -77,8 +77,24 @@ class AdamState(NamedTuple):
     nu: Any
 
 
+_NAMESPACES = {}
+
+
+def namespace(array):
+    """``array_namespace(array)``, remembered per array type.
+
+    The training loop needs the namespace at every batch, and
+    ``array_namespace`` takes over a microsecond to find it; the namespace
+    depends on nothing but the type of the array.
+    """
+    xp = _NAMESPACES.get(type(array))
+    if xp is None:
+        xp = _NAMESPACES[type(array)] = array_namespace(array)
+    return xp
+
+
 def _zeros_like(params):
-    return array_namespace(params).zeros_like(params)
+    return namespace(params).zeros_like(params)
 
 
 def sgd():
@@ -143,7 +159,7 @@ def rmsprop(rho=0.99, eps=1e-8):
         return RMSPropState(nu=_zeros_like(params))
 
     def update(grads, state):
-        xp = array_namespace(grads)
+        xp = namespace(grads)
         nu = rho * state.nu + (1.0 - rho) * (grads * grads)
         return grads / (xp.sqrt(nu) + eps), RMSPropState(nu=nu)
 
@@ -169,7 +185,7 @@ def adam(beta_1=0.9, beta_2=0.999, eps=1e-8):
         return AdamState(count=0, mu=_zeros_like(params), nu=_zeros_like(params))
 
     def update(grads, state):
-        xp = array_namespace(grads)
+        xp = namespace(grads)
         count = state.count + 1
         mu = beta_1 * state.mu + (1.0 - beta_1) * grads
         nu = beta_2 * state.nu + (1.0 - beta_2) * (grads * grads)

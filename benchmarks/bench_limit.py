@@ -1,0 +1,101 @@
+"""The full-batch ``"gd"`` step against the two matrix-vector products and a copy of X.
+
+A full-batch gradient step of a linear model must compute ``X @ w`` and
+``X.T @ r``: two passes over ``X``, which is far larger than the caches, so
+the step is bound by memory bandwidth. This script times, in one run and for
+float64 and float32:
+
+* the step: the marginal cost of one more ``"gd"`` epoch of
+  ``GradientRegressor.fit`` (``(fit(max_iter=1 + k) - fit(max_iter=1)) / k``);
+* the two matrix-vector products alone (NumPy's ``X @ w`` and ``X.T @ r``);
+* a plain copy of ``X`` into a preallocated array (``np.copyto``), whose
+  bandwidth (bytes read plus bytes written, over the time) is the measured
+  memory bandwidth.
+
+It reports the step over the two products (target: at most 1.15) and the
+bandwidth the step reaches (two reads of X over the step time) as a fraction
+of the copy's.
+
+Run ``python benchmarks/bench_limit.py``; ``--tiny`` for a quick check.
+"""
+
+import os
+
+import numpy as np
+
+import _common
+from sk_gradopt import GradientRegressor
+
+TARGET = 1.15
+
+
+def data(n, d, dtype):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d), dtype=np.float64).astype(dtype)
+    y = (X @ rng.standard_normal(d) + rng.standard_normal(n)).astype(dtype)
+    return X, y
+
+
+def gd_step_ms(X, y, repeat, extra):
+    def fit(max_iter):
+        return GradientRegressor(
+            optimizer="gd", learning_rate=0.01, max_iter=max_iter, tol=None, random_state=0
+        ).fit(X, y)
+
+    one = _common.best_time(lambda: fit(1), repeat)
+    more = _common.best_time(lambda: fit(1 + extra), repeat)
+    return 1e3 * (more - one) / extra, 1e3 * one
+
+
+def main():
+    args = _common.parser(__doc__.splitlines()[0]).parse_args()
+    _common.quiet()
+    if args.tiny:
+        n, d, repeat, extra = 20_000, 50, args.repeat or 3, 5
+    else:
+        n, d, repeat, extra = 1_000_000, 100, args.repeat or 5, 10
+    info = _common.machine()
+    _common.print_machine(info)
+    print(f"# X: {n} x {d}; best of {repeat}; step = marginal epoch over {extra} epochs")
+    load_before = os.getloadavg()
+    rows = []
+    for dtype in (np.float64, np.float32):
+        X, y = data(n, d, dtype)
+        nbytes = X.nbytes
+        w = np.ones(d, dtype=dtype) / d
+        r = np.ones(n, dtype=dtype)
+        dst = np.empty_like(X)
+        step_ms, fit_ms = gd_step_ms(X, y, repeat, extra)
+        xw_ms = 1e3 * _common.best_time(lambda: X @ w, repeat)
+        xtr_ms = 1e3 * _common.best_time(lambda: X.T @ r, repeat)
+        copy_ms = 1e3 * _common.best_time(lambda: np.copyto(dst, X), repeat)
+        copy_gbs = 2 * nbytes / copy_ms / 1e6
+        step_gbs = 2 * nbytes / step_ms / 1e6
+        rows.append({
+            "dtype": np.dtype(dtype).name, "X_MB": nbytes / 1e6,
+            "step_ms": step_ms, "fit_1_epoch_ms": fit_ms, "Xw_ms": xw_ms,
+            "XTr_ms": xtr_ms, "matvecs_ms": xw_ms + xtr_ms,
+            "step_over_matvecs": step_ms / (xw_ms + xtr_ms),
+            "copy_ms": copy_ms, "copy_GBs": copy_gbs, "step_GBs": step_gbs,
+            "fraction_of_copy_bandwidth": step_gbs / copy_gbs,
+        })
+        del X, dst
+    load_after = os.getloadavg()
+    _common.table(rows, [
+        ("dtype", "s"), ("X_MB", ".0f"), ("step_ms", ".2f"), ("Xw_ms", ".2f"),
+        ("XTr_ms", ".2f"), ("step_over_matvecs", ".2f"), ("copy_ms", ".2f"),
+        ("copy_GBs", ".1f"), ("step_GBs", ".1f"), ("fraction_of_copy_bandwidth", ".2f"),
+    ], title="Full-batch gd step vs X @ w + X.T @ r and a copy of X")
+    worst = max(r["step_over_matvecs"] for r in rows)
+    print(f"\nTarget: step <= {TARGET} x the two products: worst {worst:.2f}: "
+          f"{'met' if worst <= TARGET else 'MISSED'}")
+    print(f"# load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f}")
+    _common.write_json(args.json, "bench_limit", args, rows,
+                       targets={"step_over_matvecs": {"worst_ratio": worst, "target": TARGET,
+                                                      "met": worst <= TARGET}},
+                       n_samples=n, n_features=d,
+                       load_average=[load_before[0], load_after[0]])
+
+
+if __name__ == "__main__":
+    main()
