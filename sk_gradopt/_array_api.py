@@ -65,25 +65,19 @@ def dispatch_for(*arrays):
 
     CuPy users should not need to know about
     ``sklearn.set_config(array_api_dispatch=True)``: without it sklearn's
-    validation would try ``numpy.asarray`` on device memory and fail. sklearn
-    refuses to turn dispatch on unless ``SCIPY_ARRAY_API=1``, because SciPy
-    functions called on device arrays need it; the estimators' own code calls
-    no SciPy function on them, so the variable is set for the duration of the
-    call only, and restored after.
+    validation would try ``numpy.asarray`` on device memory and fail.
+    sklearn refuses to turn dispatch on unless ``SCIPY_ARRAY_API=1``, because
+    SciPy functions called on device arrays need it; the estimators' own code
+    calls no SciPy function on them. The variable is set (once, for the
+    process: removing it again would race with fits in other threads) when
+    CuPy input is first seen.
     """
     if get_config()["array_api_dispatch"] or not any(map(is_cupy_array, arrays)):
         yield
         return
-    saved = os.environ.get("SCIPY_ARRAY_API")
     os.environ["SCIPY_ARRAY_API"] = "1"
-    try:
-        with config_context(array_api_dispatch=True):
-            yield
-    finally:
-        if saved is None:
-            del os.environ["SCIPY_ARRAY_API"]
-        else:
-            os.environ["SCIPY_ARRAY_API"] = saved
+    with config_context(array_api_dispatch=True):
+        yield
 
 
 def follow(X, *arrays):

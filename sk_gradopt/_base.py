@@ -239,33 +239,36 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None,
              *, partial=False, classes=None):
         """Fit where ``backend`` says: where the input lives, on the CPU, or on the GPU."""
-        arrays = (X, sample_weight, coef_init, intercept_init)
+        arrays = (X, y, sample_weight, coef_init, intercept_init, classes)
         if self.backend == "numpy":
-            arrays = (to_numpy(a) if is_cupy_array(a) else a for a in arrays)
-        elif self.backend == "cupy" and not is_cupy_array(X):
+            arrays = self._host_if_needed(*arrays)
+        elif self.backend == "cupy":
             # Train on the GPU, hand back NumPy: fitted state goes up and comes back.
             cupy = import_cupy()
-            arrays = (None if a is None else cupy.asarray(np.asarray(a)) for a in arrays)
-            X, sample_weight, coef_init, intercept_init = arrays
+            X, sample_weight, coef_init, intercept_init = (
+                None if a is None else cupy.asarray(a if is_cupy_array(a) else np.asarray(a))
+                for a in (X, sample_weight, coef_init, intercept_init)
+            )
+            arrays = (X, y, sample_weight, coef_init, intercept_init, classes)
             self._convert_fitted(cupy.asarray)
             try:
-                with dispatch_for(X):
-                    return self._fit_in_namespace(
-                        X, y, sample_weight, coef_init, intercept_init,
-                        partial=partial, classes=classes,
-                    )
+                return self._fit_where(*arrays, partial=partial)
             finally:
                 self._convert_fitted(to_numpy)
-        X, sample_weight, coef_init, intercept_init = arrays
+        return self._fit_where(*arrays, partial=partial)
+
+    def _fit_where(self, X, y, sample_weight, coef_init, intercept_init, classes, *, partial):
         with dispatch_for(X):
             return self._fit_in_namespace(
                 X, y, sample_weight, coef_init, intercept_init,
                 partial=partial, classes=classes,
             )
 
-    def _host_if_needed(self, X):
-        """With ``backend`` "numpy" or "cupy" the fitted arrays are NumPy: so is X."""
-        return to_numpy(X) if self.backend != "auto" and is_cupy_array(X) else X
+    def _host_if_needed(self, *arrays):
+        """With ``backend`` "numpy" or "cupy" the fitted arrays are NumPy: so are the inputs."""
+        if self.backend == "auto":
+            return arrays
+        return tuple(to_numpy(a) if is_cupy_array(a) else a for a in arrays)
 
     def _convert_fitted(self, convert):
         """Apply ``convert`` to the fitted arrays: coefficients and optimizer state."""
@@ -350,9 +353,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             setattr(self, name, value)
 
     def _make_optimizer(self):
+        # Python floats: NumPy scalars (from RandomizedSearchCV, say) would
+        # turn float32 arithmetic into float64.
         return make_optimizer(
-            self.optimizer, momentum=self.momentum, nesterov=self.nesterov,
-            rho=self.rho, beta_1=self.beta_1, beta_2=self.beta_2, eps=self.eps,
+            self.optimizer, momentum=float(self.momentum), nesterov=self.nesterov,
+            rho=float(self.rho), beta_1=float(self.beta_1), beta_2=float(self.beta_2),
+            eps=float(self.eps),
         )
 
     def _split(self, data, stratify, rng, xp, device):
@@ -362,7 +368,15 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             random_state=rng, stratify=stratify,
         )
         train, val = (xp.asarray(rows, device=device) for rows in (train, val))
-        return _take(data, train, True), _take(data, val, True)
+        train, val = _take(data, train, True), _take(data, val, True)
+        if not (train.weight_sum > 0 and val.weight_sum > 0):
+            raise ValueError(
+                "early_stopping: the training or the validation part of the data "
+                f"(validation_fraction={self.validation_fraction}) has only samples of "
+                "zero weight. Give more samples non-zero weight, or change "
+                "validation_fraction or random_state."
+            )
+        return train, val
 
     def _initial_params(self, X, n_outputs, coef_init, intercept_init, xp, device):
         """``W`` from ``coef_init``/``intercept_init``, ``warm_start`` or zeros."""
@@ -370,15 +384,18 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         if coef_init is None and self.warm_start and hasattr(self, "coef_"):
             W = self._coef_as_params(xp)
             if W.shape == (n_features + 1, n_outputs):
+                if not self.fit_intercept:
+                    W = xp.concat([W[:-1, :], xp.zeros_like(W[-1:, :])])
                 return xp.astype(W, X.dtype), False
         W = xp.zeros((n_features + 1, n_outputs), dtype=X.dtype, device=device)
         zero_init = True
         if coef_init is not None:
             coef_init = xp.asarray(coef_init, dtype=X.dtype, device=device)
-            if coef_init.size != n_features * n_outputs:
+            shapes = [(n_outputs, n_features)] + [(n_features,)] * (n_outputs == 1)
+            if tuple(coef_init.shape) not in shapes:
                 raise ValueError(
                     f"coef_init has shape {tuple(coef_init.shape)}; expected "
-                    f"{n_outputs * n_features} values as ({n_outputs}, {n_features})."
+                    f"{' or '.join(map(str, shapes))} (n_outputs, n_features)."
                 )
             coef = xp.reshape(coef_init, (n_outputs, n_features)).T
             W = xp.concat([coef, W[-1:, :]])
@@ -432,11 +449,14 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             gathered = _take(data, order[start:min(start + step, n)], out=gathered)
             yield from _slices(gathered, batch_size)
 
-    def _objective(self, data, W, loss_fn, penalty, zero_init=False):
-        """Training objective (or, with ``penalty=None``, the mean loss) at ``W``."""
-        xp = array_namespace(W)
-        if zero_init:
-            raw = xp.zeros(data.Y.shape, dtype=W.dtype, device=array_device(W))
+    def _objective(self, data, W, loss_fn, penalty):
+        """Training objective (or, with ``penalty=None``, the mean loss) at ``W``.
+
+        ``W=None`` is the zero model: no pass over ``X``.
+        """
+        xp = array_namespace(data.X)
+        if W is None:
+            raw = xp.zeros(data.Y.shape, dtype=data.X.dtype, device=array_device(data.X))
         else:
             raw = _raw_prediction(data.X, W)
         with np.errstate(all="ignore"):
@@ -444,7 +464,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             if data.sample_weight is not None:
                 loss = loss * data.sample_weight
             value = float(xp.sum(loss)) / data.weight_sum
-        return value if penalty is None else value + penalty.value(W[:-1, :])
+        return value if penalty is None or W is None else value + penalty.value(W[:-1, :])
 
     def _train(self, data, validation, W, *, zero_init, first_call, n_epochs, stopping,
                callbacks=None):
@@ -452,18 +472,21 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         xp, _, device = get_namespace_and_device(data.X)
         optimizer = self._make_optimizer()
         loss_fn = self._loss_function()
-        penalty = Penalty.from_params(self.penalty, self.alpha, self.l1_ratio)
+        penalty = Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio))
         batch_size = self._batch_size(data.n_samples)
         mean_weight = data.weight_sum / data.n_samples
-        base_lr = self.learning_rate
+        base_lr = float(self.learning_rate)  # a NumPy scalar would upcast float32
         opt_state = self._opt_state
 
-        if first_call:  # where the fit started: the yardstick of divergence
-            self._reference_loss = self._objective(data, W, loss_fn, penalty, zero_init)
-        reference = self._reference_loss
-        # The best finite weights seen, kept for divergence; a later
-        # partial_fit call falls back to the weights it started from.
-        safe_loss, safe_W = (reference if first_call else math.inf), W
+        # Divergence is judged against the zero model on this call's data (no
+        # pass over X), or against where the fit started when that is worse.
+        reference = self._objective(data, None, loss_fn, penalty)
+        start_loss = math.inf  # a later partial_fit call doesn't measure its start
+        if first_call:
+            start_loss = reference if zero_init else self._objective(data, W, loss_fn, penalty)
+            reference = max(reference, start_loss)
+        # The best finite weights seen, kept for divergence.
+        safe_loss, safe_W = start_loss, W
         best_val_W = None
         no_improvement = 0
         diverged = converged = False
@@ -477,7 +500,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 for batch in self._batches(data, batch_size, xp, device):
                     lr = scheduled_learning_rate(
                         self.schedule, base_lr, step=self.t_, epoch=self.n_iter_,
-                        max_iter=self.max_iter, power_t=self.power_t,
+                        max_iter=self.max_iter, power_t=float(self.power_t),
                     )
                     W, opt_state, batch_loss = _gradient_step(
                         W, opt_state, batch, loss_fn=loss_fn, optimizer=optimizer,
@@ -573,7 +596,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _decision(self, X, method):
         """``X @ coef_.T + intercept_`` as an ``(n_samples, n_outputs)`` array."""
         check_is_fitted(self)
-        X = self._host_if_needed(X)
+        (X,) = self._host_if_needed(X)
         with dispatch_for(X, self.coef_):
             check_same_namespace(X, self, attribute="coef_", method=method)
             xp, _, _ = get_namespace_and_device(X)

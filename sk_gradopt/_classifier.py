@@ -289,7 +289,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         -------
         score : float
         """
-        X = self._host_if_needed(X)
+        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
         with dispatch_for(X):
             y, sample_weight = follow(X, y, sample_weight)
             return super().score(X, y, sample_weight=sample_weight)
@@ -314,6 +314,12 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
                     f"{self.classes_.shape[0]} class: {self.classes_[0]!r}. "
                     f"{type(self).__name__} needs samples of at least 2 classes."
                 )
+        elif classes is not None and not np.array_equal(np.unique(to_numpy(classes)), self.classes_):
+            raise ValueError(
+                f"classes={to_numpy(classes).tolist()} is not the same as on the first "
+                f"call to partial_fit, {self.classes_.tolist()}. Pass the same classes, "
+                "or none after the first call."
+            )
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(

@@ -195,7 +195,7 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
         -------
         score : float
         """
-        X = self._host_if_needed(X)
+        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
         with dispatch_for(X):
             y, sample_weight = follow(X, y, sample_weight)
             return super().score(X, y, sample_weight=sample_weight)
@@ -204,15 +204,19 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
 
     def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
         xp = array_namespace(X)
+        Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
         if first_call:
             self._single_output = y.ndim == 1
-        elif (y.ndim == 1) != self._single_output:
-            raise ValueError("y has a different number of targets than in the first call.")
-        Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
+        elif (y.ndim == 1) != self._single_output or Y.shape[1] != self.intercept_.shape[0]:
+            raise ValueError(
+                f"y has shape {tuple(y.shape)}; the model was fitted on "
+                f"{'1-D y' if self._single_output else f'{self.intercept_.shape[0]} targets'}. "
+                "Pass y with the same targets, or fit a new model."
+            )
         return Y, sample_weight, None
 
     def _loss_function(self):
-        return get_loss(self.loss, epsilon=self.epsilon)
+        return get_loss(self.loss, epsilon=float(self.epsilon))
 
     def _coef_attributes(self, W):
         if self._single_output:

@@ -360,7 +360,6 @@ def test_tune_halving_counts_every_round(capsys):
     assert "--n-iter is ignored by --search halving" in err
     n_grid = len(ParameterGrid(search_space("all", "grid")))
     assert result["n_candidates"] > n_grid  # later rounds re-evaluate the best few
-    assert result["n_fits"] == result["n_candidates"] * result["n_splits"]
     assert f"{result['n_fits']}/{result['n_fits']} fits (100%)" in err
     assert 0.9 < result["best_score"] <= 1.0
 

@@ -36,8 +36,8 @@ def data():
 @pytest.mark.parametrize("dispatch", [False, True])
 def test_cupy_input_trains_on_the_gpu(data, optimizer, dispatch):
     X, labels, y = data
-    params = dict(optimizer=optimizer, max_iter=20, batch_size=64, random_state=0,
-                  learning_rate=0.01)
+    params = dict(optimizer=optimizer, max_iter=20, tol=None, batch_size=64,
+                  random_state=0, learning_rate=0.01)
     ref = GradientRegressor(**params).fit(X, y)
     with config_context(array_api_dispatch=dispatch):
         reg = GradientRegressor(**params).fit(cupy.asarray(X), cupy.asarray(y))
@@ -62,14 +62,27 @@ def test_cupy_classifier_outputs_stay_on_the_device(data):
 
 def test_backend_cupy_hands_back_numpy(data):
     X, labels, _ = data
-    cpu = GradientClassifier(max_iter=20, random_state=0).fit(X, labels)
-    gpu = GradientClassifier(max_iter=20, random_state=0, backend="cupy").fit(X, labels)
+    cpu = GradientClassifier(max_iter=20, tol=None, random_state=0).fit(X, labels)
+    gpu = GradientClassifier(max_iter=20, tol=None, random_state=0, backend="cupy").fit(X, labels)
     assert isinstance(gpu.coef_, np.ndarray) and gpu.coef_.dtype == np.float32
     assert isinstance(gpu.predict(X), np.ndarray)
     assert_allclose(gpu.coef_, cpu.coef_, rtol=2e-3, atol=2e-3)
     # String labels stay on the host.
     names = np.array(["a", "b", "c"])[labels]
     assert set(GradientClassifier(max_iter=5, backend="cupy").fit(X, names).predict(X)) <= set(names)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cupy"])
+def test_explicit_backend_with_cupy_input_hands_back_numpy(data, backend):
+    X, labels, y = data
+    reg = GradientRegressor(max_iter=5, tol=None, random_state=0, backend=backend)
+    reg.fit(cupy.asarray(X), cupy.asarray(y))
+    assert isinstance(reg.coef_, np.ndarray)
+    assert isinstance(reg.predict(cupy.asarray(X)), np.ndarray)
+    assert reg.score(cupy.asarray(X), cupy.asarray(y)) == pytest.approx(reg.score(X, y))
+    clf = GradientClassifier(max_iter=5, random_state=0, backend=backend)
+    clf.fit(cupy.asarray(X), cupy.asarray(labels))
+    assert isinstance(clf.predict(cupy.asarray(X)), np.ndarray)
 
 
 def test_to_numpy_then_pickle(data):

@@ -421,3 +421,56 @@ def test_partial_fit_catches_a_slow_blow_up_against_where_it_started(regression)
     assert any("diverged" in str(w.message) for w in caught)
     start = np.mean(y**2) / 2
     assert np.mean((X * 1.5 @ online.coef_ + online.intercept_ - y) ** 2) / 2 <= 10 * start
+
+
+def test_numpy_scalar_hyperparameters_keep_float32(regression):
+    # RandomizedSearchCV hands over NumPy scalars; they must not upcast float32.
+    X, y = regression
+    reg = GradientRegressor(optimizer="adam", learning_rate=np.float64(0.01),
+                            beta_1=np.float64(0.9), alpha=np.float64(1e-4), max_iter=3)
+    reg.fit(X.astype(np.float32), y.astype(np.float32))
+    assert reg.coef_.dtype == np.float32
+    assert all(a.dtype == np.float32 for a in reg._opt_state[1:])
+
+
+def test_partial_fit_on_a_stream_whose_scale_changes_is_not_divergence():
+    # Later batches with larger targets: a fine fit, not a divergence.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 5))
+    y = X @ np.arange(1.0, 6.0)
+    order = np.argsort(np.abs(y))
+    reg = GradientRegressor(optimizer="sgd", learning_rate=0.05, batch_size=10, penalty=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for chunk in np.array_split(np.concatenate([order, order]), 20):
+            reg.partial_fit(X[chunk], y[chunk])
+    assert_allclose(reg.coef_, np.arange(1.0, 6.0), atol=0.05)
+
+
+def test_inconsistent_partial_fit_and_init_shapes_are_rejected(regression, multiclass):
+    X, y = regression
+    Y2 = np.column_stack([y, y])
+    reg = GradientRegressor().partial_fit(X, Y2)
+    with pytest.raises(ValueError, match=r"fitted on 2 targets"):
+        reg.partial_fit(X, np.column_stack([y, y, y]))
+    with pytest.raises(ValueError, match=r"coef_init has shape \(6, 2\); expected \(2, 6\)"):
+        GradientRegressor().fit(X, Y2, coef_init=np.zeros((6, 2)))
+    Xc, yc = multiclass
+    clf = GradientClassifier().partial_fit(Xc, yc, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        clf.partial_fit(Xc, yc, classes=[0, 1, 2, 3])
+
+
+def test_warm_start_without_intercept_drops_the_old_intercept(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="gd", learning_rate=0.5, warm_start=True).fit(X, y + 5)
+    assert reg.intercept_[0] > 4
+    reg.set_params(fit_intercept=False, max_iter=1).fit(X, y + 5)
+    assert reg.intercept_[0] == 0.0
+
+
+def test_early_stopping_with_zero_weight_validation_part_is_a_clear_error(binary):
+    X, y = binary
+    with pytest.raises(ValueError, match="only samples of zero weight"):
+        GradientClassifier(early_stopping=True).fit(X, y, sample_weight=np.zeros(len(y)) + (
+            np.arange(len(y)) == 0))
