@@ -31,6 +31,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")  # sklearn's array API mode needs 
 
 import math  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
@@ -141,14 +142,15 @@ def torch_epoch_seconds(torch, clock, kind, X, y, repeat):
     n, d = Xt.shape
     if kind == "regression":
         yt = yt.reshape(-1, 1)
-    model = torch.nn.Linear(d, 10 if kind == "softmax" else 1, device="cuda")
+    device = Xt.device
+    model = torch.nn.Linear(d, 10 if kind == "softmax" else 1, device=device)
     opt = torch.optim.Adam([{"params": [model.weight], "weight_decay": ALPHA},
                             {"params": [model.bias], "weight_decay": 0.0}],
                            lr=LEARNING_RATE)
 
     def epoch(max_batches=None):
-        total = torch.zeros((), device="cuda")
-        perm = torch.randperm(n, device="cuda")
+        total = torch.zeros((), device=device)
+        perm = torch.randperm(n, device=device)
         for i, start in enumerate(range(0, n, BATCH)):
             if i == max_batches:
                 break
@@ -166,33 +168,52 @@ def torch_epoch_seconds(torch, clock, kind, X, y, repeat):
         return float(total)
 
     epoch(max_batches=20)  # warm up (cuBLAS handles, kernels)
-    torch.cuda.synchronize()
+    clock.sync()
     return clock.best(epoch, repeat)
 
 
 def run(device, xp, clock, kind, X, y, repeat, extra, torch):
-    """The rows of one problem on one device."""
+    """The rows of one problem on one device.
+
+    A measurement that fails (say, CuPy input not supported yet) gives a row
+    with the error instead, and the others still run.
+    """
     label = f"{kind} {X.shape[0]} x {X.shape[1]}"
     nbytes = X.nbytes
     rows = []
-    copy_s = copy_seconds(clock, xp, X, repeat)
-    copy_gbs = 2 * nbytes / copy_s / 1e9
-    rows.append({"problem": label, "device": device, "what": "copy of X",
-                 "copy_ms": 1e3 * copy_s, "GBs": copy_gbs})
-    fit_s, step_s = fit_and_epoch(clock, kind, "gd", X, y, repeat, extra)
-    step_gbs = 2 * nbytes / step_s / 1e9
-    rows.append({"problem": label, "device": device, "what": "gd step",
-                 "fit_ms": 1e3 * fit_s, "step_ms": 1e3 * step_s, "GBs": step_gbs,
-                 "of_copy": step_gbs / copy_gbs})
-    fit_s, epoch_s = fit_and_epoch(clock, kind, "adam", X, y, min(repeat, 2), 1)
-    adam = {"problem": label, "device": device, "what": f"adam epoch, batch {BATCH}",
-            "fit_s": fit_s, "epoch_s": epoch_s}
-    rows.append(adam)
+
+    def measure(what, func):
+        try:
+            row = {"problem": label, "device": device, "what": what, **func()}
+        except Exception as exc:  # report and go on with the other rows
+            traceback.print_exc()
+            row = {"problem": label, "device": device, "what": f"{what}: {exc!r}"[:120]}
+        rows.append(row)
+        return row
+
+    def copy():
+        seconds = copy_seconds(clock, xp, X, repeat)
+        return {"copy_ms": 1e3 * seconds, "GBs": 2 * nbytes / seconds / 1e9}
+
+    def gd():
+        fit_s, step_s = fit_and_epoch(clock, kind, "gd", X, y, repeat, extra)
+        return {"fit_ms": 1e3 * fit_s, "step_ms": 1e3 * step_s,
+                "GBs": 2 * nbytes / step_s / 1e9}
+
+    def adam():
+        fit_s, epoch_s = fit_and_epoch(clock, kind, "adam", X, y, min(repeat, 2), 1)
+        return {"fit_s": fit_s, "epoch_s": epoch_s}
+
+    copied = measure("copy of X", copy)
+    step = measure("gd step", gd)
+    if "GBs" in copied and "GBs" in step:
+        step["of_copy"] = step["GBs"] / copied["GBs"]
+    ours = measure(f"adam epoch, batch {BATCH}", adam)
     if torch is not None:
-        torch_s = torch_epoch_seconds(torch, clock, kind, X, y, min(repeat, 2))
-        rows.append({"problem": label, "device": device,
-                     "what": f"torch adam epoch, batch {BATCH}", "epoch_s": torch_s})
-        adam["x_torch"] = fit_s / torch_s
+        theirs = measure(f"torch adam epoch, batch {BATCH}", lambda: {
+            "epoch_s": torch_epoch_seconds(torch, clock, kind, X, y, min(repeat, 2))})
+        if "fit_s" in ours and "epoch_s" in theirs:
+            ours["x_torch"] = ours["fit_s"] / theirs["epoch_s"]
     return rows
 
 
