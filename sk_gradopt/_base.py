@@ -290,8 +290,16 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             A fitted copy; ``self`` is left unchanged.
         """
         check_is_fitted(self)
+        return self.__sklearn_array_api_convert__(to_numpy)
+
+    def __sklearn_array_api_convert__(self, converter):
+        """A copy with every fitted array converted, the optimizer state included.
+
+        The hook of ``sklearn.utils._array_api.move_estimator_to``, which
+        would otherwise leave the arrays of the optimizer state behind.
+        """
         estimator = copy.deepcopy(self)
-        estimator._convert_fitted(to_numpy)
+        estimator._convert_fitted(converter)
         return estimator
 
     def _fit_in_namespace(self, X, y, sample_weight, coef_init, intercept_init,

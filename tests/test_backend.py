@@ -140,3 +140,16 @@ def test_backend_cupy_trains_on_the_device_and_hands_back_numpy(data, monkeypatc
     assert seen and set(seen) == {DEVICE}  # every step ran on the "device"
     assert_allclose(online.coef_, ref.coef_, rtol=1e-12)
     assert isinstance(online.predict(X), np.ndarray)
+
+
+def test_sklearn_move_estimator_to_moves_the_optimizer_state_too(data):
+    from sklearn.utils._array_api import move_estimator_to
+
+    X, y = data
+    with config_context(array_api_dispatch=True):
+        reg = GradientRegressor(optimizer="adam", max_iter=3).fit(strict(X), strict(y, xps.float64))
+        moved = move_estimator_to(reg, np, "cpu")
+    assert isinstance(moved.coef_, np.ndarray)
+    assert all(isinstance(a, (np.ndarray, int)) for a in moved._opt_state)
+    moved.partial_fit(X, y.astype(float))  # continues on NumPy
+    assert moved.t_ == reg.t_ + 1
