@@ -378,7 +378,7 @@ class BaseGradientEstimator(BaseEstimator):
             for _ in range(n_epochs):
                 start_time = time.perf_counter()
                 epoch_start_W = W
-                batch_losses = []  # summed once per epoch, not per batch
+                batch_losses = []  # summed every 64 batches, not every batch
                 for batch in self._batches(data, batch_size, xp, device):
                     lr = scheduled_learning_rate(
                         self.schedule, base_lr, step=self.t_, epoch=self.n_iter_,
@@ -390,9 +390,12 @@ class BaseGradientEstimator(BaseEstimator):
                         fit_intercept=self.fit_intercept,
                     )
                     batch_losses.append(batch_loss)
+                    if len(batch_losses) == 64:
+                        batch_losses = [_sum_of(xp, batch_losses)]
                     self.t_ += 1
                 self.n_iter_ += 1
-                total = xp.sum(xp.concat(batch_losses))
+                total = _sum_of(xp, batch_losses)[0]
+                del batch_losses, batch_loss  # (n values, for a full batch)
                 loss = float(total) / data.weight_sum + penalty.value(epoch_start_W[:-1, :])
 
                 if not _is_finite(loss, W) or loss > DIVERGENCE_FACTOR * reference:
@@ -472,6 +475,12 @@ class BaseGradientEstimator(BaseEstimator):
         xp, _, _ = get_namespace_and_device(X)
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
         return _raw_prediction(X, xp.astype(self._coef_as_params(xp), X.dtype))
+
+
+def _sum_of(xp, arrays):
+    """The sum of the values of a list of 1-D arrays, as a 1-element array."""
+    values = arrays[0] if len(arrays) == 1 else xp.concat(arrays)
+    return xp.reshape(xp.sum(values), (1,))
 
 
 def _is_finite(loss, W):
