@@ -66,6 +66,44 @@ def best_time(func, repeat, setup=None):
     return best
 
 
+def interleaved_best(jobs, repeat):
+    """The best time of each job over ``repeat`` rounds that run every job once.
+
+    Spreading each job's repeats over the whole run (rather than running them
+    back to back) makes the best of them robust to a burst of load from
+    other processes; the ratios between jobs are then taken from one run.
+
+    Parameters
+    ----------
+    jobs : dict
+        ``key -> func``; ``func()`` runs the job once and returns the time to
+        count, in seconds (so that it can leave its setup out).
+    repeat : int
+        Number of rounds.
+
+    Returns
+    -------
+    dict
+        ``key -> `` the shortest of the times, in seconds.
+    """
+    best = dict.fromkeys(jobs, math.inf)
+    for _ in range(repeat):
+        for key, func in jobs.items():
+            best[key] = min(best[key], func())
+    return best
+
+
+def timed(func):
+    """A job for :func:`interleaved_best`: the wall time of ``func()``."""
+
+    def job():
+        start = time.perf_counter()
+        func()
+        return time.perf_counter() - start
+
+    return job
+
+
 def quiet():
     """Silence the ``ConvergenceWarning`` of one-epoch fits."""
     warnings.simplefilter("ignore")

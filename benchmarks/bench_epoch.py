@@ -5,7 +5,9 @@ float32, batch sizes 32, 256 and full batch; and binary logistic regression
 (``log_loss``) on ``make_classification(200_000, 100)``, float64, batch 256,
 beside ``SGDClassifier``.
 
-Two figures per row, both the best of ``--repeat`` runs:
+Two figures per row, each the best of ``--repeat`` rounds (a round times
+every configuration once, so that a burst of load from other processes
+does not spoil all the repeats of one configuration):
 
 * ``fit_ms``: ``fit`` with ``max_iter=1, tol=None`` -- one epoch with
   everything ``fit`` does around it (input validation, the objective at the
@@ -24,8 +26,8 @@ Run ``python benchmarks/bench_epoch.py`` (about five minutes on 2 cores),
 ``--tiny`` for a few-second check.
 """
 
-import math
 import os
+import time
 from itertools import product
 
 import numpy as np
@@ -70,27 +72,10 @@ def classification_data(n, d):
     return StandardScaler().fit_transform(X), y
 
 
-def fit_and_epoch(make, X, y, repeat, extra):
-    """Best one-epoch ``fit`` time and the marginal epoch time, in ms.
-
-    Parameters
-    ----------
-    make : callable
-        ``make(max_iter)`` returns an unfitted estimator.
-    X, y : ndarray
-        Training data.
-    repeat : int
-        Timed repeats (the best is kept).
-    extra : int
-        The marginal epoch is ``(fit(1 + extra) - fit(1)) / extra``.
-
-    Returns
-    -------
-    fit_ms, epoch_ms : float
-    """
-    one = _common.best_time(lambda: make(1).fit(X, y), repeat)
-    more = _common.best_time(lambda: make(1 + extra).fit(X, y), repeat)
-    return 1e3 * one, 1e3 * (more - one) / extra
+def fit_jobs(jobs, key, make, X, y, extra):
+    """Add the two timings of an estimator: ``fit`` of 1 and of ``1 + extra`` epochs."""
+    jobs[key, 1] = _common.timed(lambda: make(1).fit(X, y))
+    jobs[key, 1 + extra] = _common.timed(lambda: make(1 + extra).fit(X, y))
 
 
 def ours(Estimator, optimizer, batch, n, shuffle=True):
@@ -123,11 +108,11 @@ def mlp(batch, n):
     return make
 
 
-def torch_epoch_ms(torch, X, y, optimizer, batch, task, repeat):
-    """Best time of one epoch of the hand-written PyTorch loop, in ms.
+def torch_job(torch, X, y, optimizer, batch, task, threads):
+    """A job: one epoch of the hand-written PyTorch loop with ``threads`` threads.
 
-    Timed with 1 thread and with one per core; the faster is returned with
-    its thread count.
+    The model and optimizer are built (and warmed up) once; each call times
+    one more epoch.
     """
     F = torch.nn.functional
     n, d = X.shape
@@ -136,128 +121,114 @@ def torch_epoch_ms(torch, X, y, optimizer, batch, task, repeat):
     if task == "classification":
         yt = (yt > 0).to(Xt.dtype)
     batch = n if batch == "full" else batch
-    best, best_threads = math.inf, None
-    for threads in sorted({1, os.cpu_count() or 1}):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(d, 1, dtype=Xt.dtype)
+    groups = [{"params": [model.weight], "weight_decay": ALPHA},
+              {"params": [model.bias], "weight_decay": 0.0}]
+    opt = {
+        "gd": lambda: torch.optim.SGD(groups, lr=LEARNING_RATE),
+        "sgd": lambda: torch.optim.SGD(groups, lr=LEARNING_RATE),
+        "momentum": lambda: torch.optim.SGD(groups, lr=LEARNING_RATE, momentum=0.9),
+        "rmsprop": lambda: torch.optim.RMSprop(groups, lr=LEARNING_RATE, alpha=0.99),
+        "adam": lambda: torch.optim.Adam(groups, lr=LEARNING_RATE),
+    }[optimizer]()
+    generator = torch.Generator().manual_seed(0)
+
+    def epoch(max_batches=None):
+        total = torch.zeros((), dtype=Xt.dtype)
+        perm = torch.randperm(n, generator=generator) if batch < n else None
+        for i, start in enumerate(range(0, n, batch)):
+            if i == max_batches:
+                break
+            if perm is None:
+                xb, yb = Xt, yt
+            else:
+                rows = perm[start:start + batch]
+                xb, yb = Xt[rows], yt[rows]
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            if task == "regression":
+                loss = 0.5 * F.mse_loss(out, yb)
+            else:
+                loss = F.binary_cross_entropy_with_logits(out, yb)
+            loss.backward()
+            opt.step()
+            total = total + loss.detach() * yb.shape[0]
+        return float(total)
+
+    epoch(max_batches=20)  # warm up
+
+    def job():
         torch.set_num_threads(threads)
-        torch.manual_seed(0)
-        model = torch.nn.Linear(d, 1, dtype=Xt.dtype)
-        groups = [{"params": [model.weight], "weight_decay": ALPHA},
-                  {"params": [model.bias], "weight_decay": 0.0}]
-        opt = {
-            "gd": lambda: torch.optim.SGD(groups, lr=LEARNING_RATE),
-            "sgd": lambda: torch.optim.SGD(groups, lr=LEARNING_RATE),
-            "momentum": lambda: torch.optim.SGD(groups, lr=LEARNING_RATE, momentum=0.9),
-            "rmsprop": lambda: torch.optim.RMSprop(groups, lr=LEARNING_RATE, alpha=0.99),
-            "adam": lambda: torch.optim.Adam(groups, lr=LEARNING_RATE),
-        }[optimizer]()
-        generator = torch.Generator().manual_seed(0)
+        start = time.perf_counter()
+        epoch()
+        return time.perf_counter() - start
 
-        def epoch(max_batches=None):
-            total = torch.zeros((), dtype=Xt.dtype)
-            perm = torch.randperm(n, generator=generator) if batch < n else None
-            for i, start in enumerate(range(0, n, batch)):
-                if i == max_batches:
-                    break
-                if perm is None:
-                    xb, yb = Xt, yt
-                else:
-                    rows = perm[start:start + batch]
-                    xb, yb = Xt[rows], yt[rows]
-                opt.zero_grad(set_to_none=True)
-                out = model(xb)
-                if task == "regression":
-                    loss = 0.5 * F.mse_loss(out, yb)
-                else:
-                    loss = F.binary_cross_entropy_with_logits(out, yb)
-                loss.backward()
-                opt.step()
-                total = total + loss.detach() * yb.shape[0]
-            return float(total)
-
-        epoch(max_batches=20)  # warm up
-        elapsed = _common.best_time(epoch, repeat)
-        if elapsed < best:
-            best, best_threads = elapsed, threads
-    return 1e3 * best, best_threads
+    return job
 
 
-def run_regression(args, n, d, batches, repeat, extra, torch):
-    rows = []
-    for dtype in (np.float64, np.float32):
+def add_jobs(jobs, n, d, extra, torch):
+    """All the timings of the run, keyed by ``(row key, what)``."""
+    threads = sorted({1, os.cpu_count() or 1})
+    blocks = [True, "blocks"] if supports_blocks() else [True]
+    for dtype in ("float64", "float32"):
         X, y = regression_data(n, d, dtype)
-        dt = np.dtype(dtype).name
-        fit_ms, epoch_ms = fit_and_epoch(sgd_baseline(SGDRegressor), X, y, repeat, extra)
-        sgd_row = {"task": "regression", "dtype": dt, "batch": "1", "model": "SGDRegressor",
-                   "optimizer": "sgd", "fit_ms": fit_ms, "epoch_ms": epoch_ms}
-        rows.append(sgd_row)
-        for batch in batches:
+        fit_jobs(jobs, ("regression", dtype, "1", "SGDRegressor", "-", "sgd"),
+                 sgd_baseline(SGDRegressor), X, y, extra)
+        for batch in (32, 256, "full"):
             names = OPTIMIZERS if batch == "full" else MINI_BATCH
-            torch_rows = {}
-            if torch is not None:
-                for optimizer in names:
-                    ms, threads = torch_epoch_ms(
-                        torch, X, y, optimizer, batch, "regression", min(repeat, 2)
-                    )
-                    torch_rows[optimizer] = {
-                        "task": "regression", "dtype": dt, "batch": str(batch),
-                        "model": f"torch ({threads} thr)", "optimizer": optimizer,
-                        "epoch_ms": ms,
-                    }
             # shuffle="blocks" (opt-in, no gather) measured beside the default
-            shuffles = [True, "blocks"] if batch == 256 and supports_blocks() else [True]
-            for shuffle, optimizer in product(shuffles, names):
-                fit_ms, epoch_ms = fit_and_epoch(
-                    ours(GradientRegressor, optimizer, batch, n, shuffle), X, y, repeat,
-                    extra,
-                )
-                row = {"task": "regression", "dtype": dt, "batch": str(batch),
-                       "model": "GradientRegressor", "shuffle": str(shuffle),
-                       "optimizer": optimizer, "fit_ms": fit_ms, "epoch_ms": epoch_ms,
-                       "x_SGDRegressor": fit_ms / sgd_row["fit_ms"]}
-                if optimizer in torch_rows:
-                    row["x_torch"] = fit_ms / torch_rows[optimizer]["epoch_ms"]
-                rows.append(row)
-            fit_ms, epoch_ms = fit_and_epoch(mlp(batch, n), X, y, repeat, extra)
-            rows.append({"task": "regression", "dtype": dt, "batch": str(batch),
-                         "model": "MLPRegressor", "optimizer": "adam",
-                         "fit_ms": fit_ms, "epoch_ms": epoch_ms,
-                         "x_SGDRegressor": fit_ms / sgd_row["fit_ms"]})
-            rows.extend(torch_rows.values())
-    return rows
-
-
-def run_classification(args, n, d, repeat, extra, torch):
+            for shuffle, optimizer in product(blocks if batch == 256 else [True], names):
+                key = ("regression", dtype, str(batch), "GradientRegressor", str(shuffle),
+                       optimizer)
+                fit_jobs(jobs, key, ours(GradientRegressor, optimizer, batch, n, shuffle),
+                         X, y, extra)
+            fit_jobs(jobs, ("regression", dtype, str(batch), "MLPRegressor", "-", "adam"),
+                     mlp(batch, n), X, y, extra)
+            for optimizer, t in product(names if torch else [], threads):
+                key = ("regression", dtype, str(batch), "torch", "-", optimizer)
+                jobs[key, t] = torch_job(torch, X, y, optimizer, batch, "regression", t)
     X, y = classification_data(n, d)
-    fit_ms, epoch_ms = fit_and_epoch(
-        sgd_baseline(SGDClassifier, loss="log_loss"), X, y, repeat, extra
-    )
-    sgd_row = {"task": "binary log_loss", "dtype": "float64", "batch": "1",
-               "model": "SGDClassifier", "optimizer": "sgd",
-               "fit_ms": fit_ms, "epoch_ms": epoch_ms}
-    rows = [sgd_row]
-    torch_rows = {}
-    if torch is not None:
-        for optimizer in MINI_BATCH:
-            ms, threads = torch_epoch_ms(
-                torch, X, y, optimizer, 256, "classification", min(repeat, 2)
-            )
-            torch_rows[optimizer] = {
-                "task": "binary log_loss", "dtype": "float64", "batch": "256",
-                "model": f"torch ({threads} thr)", "optimizer": optimizer, "epoch_ms": ms,
-            }
-    shuffles = [True, "blocks"] if supports_blocks() else [True]
-    for shuffle, optimizer in product(shuffles, MINI_BATCH):
-        fit_ms, epoch_ms = fit_and_epoch(
-            ours(GradientClassifier, optimizer, 256, n, shuffle), X, y, repeat, extra
-        )
-        row = {"task": "binary log_loss", "dtype": "float64", "batch": "256",
-               "model": "GradientClassifier", "shuffle": str(shuffle),
-               "optimizer": optimizer, "fit_ms": fit_ms, "epoch_ms": epoch_ms,
-               "x_SGDClassifier": fit_ms / sgd_row["fit_ms"]}
-        if optimizer in torch_rows:
-            row["x_torch"] = fit_ms / torch_rows[optimizer]["epoch_ms"]
+    task = "binary log_loss"
+    fit_jobs(jobs, (task, "float64", "1", "SGDClassifier", "-", "sgd"),
+             sgd_baseline(SGDClassifier, loss="log_loss"), X, y, extra)
+    for shuffle, optimizer in product(blocks, MINI_BATCH):
+        key = (task, "float64", "256", "GradientClassifier", str(shuffle), optimizer)
+        fit_jobs(jobs, key, ours(GradientClassifier, optimizer, 256, n, shuffle), X, y,
+                 extra)
+    for optimizer, t in product(MINI_BATCH if torch else [], threads):
+        key = (task, "float64", "256", "torch", "-", optimizer)
+        jobs[key, t] = torch_job(torch, X, y, optimizer, 256, "classification", t)
+
+
+def make_rows(best, extra):
+    """The table rows from the best times of the jobs."""
+    fields = ("task", "dtype", "batch", "model", "shuffle", "optimizer")
+    rows, index = [], {}
+    for key, what in best:
+        if key in index:
+            continue
+        row = index[key] = dict(zip(fields, key))
+        if key[3] == "torch":
+            times = {t: best[k, t] for k, t in best if k == key}
+            t = min(times, key=times.get)
+            row.update(model=f"torch ({t} thr)", epoch_ms=1e3 * times[t])
+        else:
+            one = best[key, 1]
+            row.update(fit_ms=1e3 * one, epoch_ms=1e3 * (best[key, 1 + extra] - one) / extra)
         rows.append(row)
-    return rows + list(torch_rows.values())
+    for key, row in index.items():
+        task, dtype, batch, model, _, optimizer = key
+        if not model.startswith(("Gradient", "MLP")):
+            continue
+        baseline = "SGDRegressor" if task == "regression" else "SGDClassifier"
+        row[f"x_{baseline}"] = row["fit_ms"] / index[task, dtype, "1", baseline, "-", "sgd"][
+            "fit_ms"]
+        theirs = index.get((task, dtype, batch, "torch", "-", optimizer))
+        if model.startswith("Gradient") and theirs is not None:
+            row["x_torch"] = row["fit_ms"] / theirs["epoch_ms"]
+    return rows
 
 
 def summary(rows, shuffle="True"):
@@ -290,15 +261,15 @@ def main():
         n, d, repeat, extra = 4_000, 10, args.repeat or 2, 4
     else:
         n, d, repeat, extra = 200_000, 100, args.repeat or 3, 3
-    batches = [32, 256, "full"]
     torch = _common.import_torch(args.no_torch)
     info = _common.machine()
     _common.print_machine(info)
-    print(f"# n={n} d={d}; best of {repeat}; marginal epoch over {extra} more epochs; "
+    print(f"# n={n} d={d}; best of {repeat} rounds; marginal epoch over {extra} more epochs; "
           f"PyTorch: {'yes' if torch is not None else 'not installed (rows skipped)'}")
+    jobs = {}
+    add_jobs(jobs, n, d, extra, torch)
     load_before = os.getloadavg()
-    rows = run_regression(args, n, d, batches, repeat, extra, torch)
-    rows += run_classification(args, n, d, repeat, extra, torch)
+    rows = make_rows(_common.interleaved_best(jobs, repeat), extra)
     load_after = os.getloadavg()
     columns = [("task", "s"), ("dtype", "s"), ("batch", "s"), ("model", "s"),
                ("shuffle", "s"), ("optimizer", "s"), ("fit_ms", ".1f"), ("epoch_ms", ".1f"),

@@ -29,22 +29,17 @@ from sk_gradopt import GradientRegressor
 TARGET = 1.15
 
 
-def data(n, d, dtype):
+def make_data(n, d, dtype):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, d), dtype=np.float64).astype(dtype)
     y = (X @ rng.standard_normal(d) + rng.standard_normal(n)).astype(dtype)
     return X, y
 
 
-def gd_step_ms(X, y, repeat, extra):
-    def fit(max_iter):
-        return GradientRegressor(
-            optimizer="gd", learning_rate=0.01, max_iter=max_iter, tol=None, random_state=0
-        ).fit(X, y)
-
-    one = _common.best_time(lambda: fit(1), repeat)
-    more = _common.best_time(lambda: fit(1 + extra), repeat)
-    return 1e3 * (more - one) / extra, 1e3 * one
+def gd_fit(X, y, max_iter):
+    return GradientRegressor(
+        optimizer="gd", learning_rate=0.01, max_iter=max_iter, tol=None, random_state=0
+    ).fit(X, y)
 
 
 def main():
@@ -56,30 +51,35 @@ def main():
         n, d, repeat, extra = 1_000_000, 100, args.repeat or 5, 10
     info = _common.machine()
     _common.print_machine(info)
-    print(f"# X: {n} x {d}; best of {repeat}; step = marginal epoch over {extra} epochs")
+    print(f"# X: {n} x {d}; best of {repeat} rounds; step = marginal epoch over {extra} "
+          "epochs")
+    data, jobs = {}, {}
+    for dtype in ("float64", "float32"):
+        X, y = data[dtype] = make_data(n, d, dtype)
+        w, r, dst = np.ones(d, dtype=dtype) / d, np.ones(n, dtype=dtype), np.empty_like(X)
+        jobs[dtype, "fit 1"] = _common.timed(lambda X=X, y=y: gd_fit(X, y, 1))
+        jobs[dtype, "fit more"] = _common.timed(lambda X=X, y=y: gd_fit(X, y, 1 + extra))
+        jobs[dtype, "Xw"] = _common.timed(lambda X=X, w=w: X @ w)
+        jobs[dtype, "XTr"] = _common.timed(lambda X=X, r=r: X.T @ r)
+        jobs[dtype, "copy"] = _common.timed(lambda X=X, dst=dst: np.copyto(dst, X))
     load_before = os.getloadavg()
+    best = {key: 1e3 * seconds for key, seconds in
+            _common.interleaved_best(jobs, repeat).items()}
     rows = []
-    for dtype in (np.float64, np.float32):
-        X, y = data(n, d, dtype)
+    for dtype, (X, _) in data.items():
         nbytes = X.nbytes
-        w = np.ones(d, dtype=dtype) / d
-        r = np.ones(n, dtype=dtype)
-        dst = np.empty_like(X)
-        step_ms, fit_ms = gd_step_ms(X, y, repeat, extra)
-        xw_ms = 1e3 * _common.best_time(lambda: X @ w, repeat)
-        xtr_ms = 1e3 * _common.best_time(lambda: X.T @ r, repeat)
-        copy_ms = 1e3 * _common.best_time(lambda: np.copyto(dst, X), repeat)
-        copy_gbs = 2 * nbytes / copy_ms / 1e6
+        step_ms = (best[dtype, "fit more"] - best[dtype, "fit 1"]) / extra
+        matvecs_ms = best[dtype, "Xw"] + best[dtype, "XTr"]
+        copy_gbs = 2 * nbytes / best[dtype, "copy"] / 1e6
         step_gbs = 2 * nbytes / step_ms / 1e6
         rows.append({
-            "dtype": np.dtype(dtype).name, "X_MB": nbytes / 1e6,
-            "step_ms": step_ms, "fit_1_epoch_ms": fit_ms, "Xw_ms": xw_ms,
-            "XTr_ms": xtr_ms, "matvecs_ms": xw_ms + xtr_ms,
-            "step_over_matvecs": step_ms / (xw_ms + xtr_ms),
-            "copy_ms": copy_ms, "copy_GBs": copy_gbs, "step_GBs": step_gbs,
+            "dtype": dtype, "X_MB": nbytes / 1e6, "step_ms": step_ms,
+            "fit_1_epoch_ms": best[dtype, "fit 1"], "Xw_ms": best[dtype, "Xw"],
+            "XTr_ms": best[dtype, "XTr"], "matvecs_ms": matvecs_ms,
+            "step_over_matvecs": step_ms / matvecs_ms, "copy_ms": best[dtype, "copy"],
+            "copy_GBs": copy_gbs, "step_GBs": step_gbs,
             "fraction_of_copy_bandwidth": step_gbs / copy_gbs,
         })
-        del X, dst
     load_after = os.getloadavg()
     _common.table(rows, [
         ("dtype", "s"), ("X_MB", ".0f"), ("step_ms", ".2f"), ("Xw_ms", ".2f"),

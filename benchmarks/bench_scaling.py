@@ -13,6 +13,7 @@ Run ``python benchmarks/bench_scaling.py``; ``--tiny`` for a quick check.
 
 import math
 import os
+from itertools import product
 
 import numpy as np
 
@@ -27,14 +28,9 @@ def data(n, d):
     return X, y
 
 
-def epoch_ms(optimizer, X, y, repeat, extra):
-    def fit(max_iter):
-        return GradientRegressor(optimizer=optimizer, batch_size=256, learning_rate=0.01,
-                                 max_iter=max_iter, tol=None, random_state=0).fit(X, y)
-
-    one = _common.best_time(lambda: fit(1), repeat)
-    more = _common.best_time(lambda: fit(1 + extra), repeat)
-    return 1e3 * (more - one) / extra
+def fit(optimizer, X, y, max_iter):
+    return GradientRegressor(optimizer=optimizer, batch_size=256, learning_rate=0.01,
+                             max_iter=max_iter, tol=None, random_state=0).fit(X, y)
 
 
 def main():
@@ -48,17 +44,21 @@ def main():
         n, d, repeat, extra = 50_000, 100, args.repeat or 3, 3
     info = _common.machine()
     _common.print_machine(info)
-    print(f"# base n={n} d={d}; best of {repeat}; marginal epoch over {extra} epochs")
-    load_before = os.getloadavg()
+    print(f"# base n={n} d={d}; best of {repeat} rounds; marginal epoch over {extra} "
+          "epochs")
     sizes = {"base": (n, d), "n x10": (10 * n, d), "n x100": (100 * n, d),
              "d x10": (n, 10 * d)}
-    times = {}
-    for label, (rows_, cols) in sizes.items():
-        X, y = data(rows_, cols)
-        for optimizer in ("adam", "gd"):
-            times[label, optimizer] = epoch_ms(optimizer, X, y, repeat, extra)
-        del X, y
+    jobs = {}
+    for label, shape in sizes.items():
+        X, y = data(*shape)
+        for optimizer, max_iter in product(("adam", "gd"), (1, 1 + extra)):
+            jobs[label, optimizer, max_iter] = _common.timed(
+                lambda o=optimizer, X=X, y=y, m=max_iter: fit(o, X, y, m))
+    load_before = os.getloadavg()
+    best = _common.interleaved_best(jobs, repeat)
     load_after = os.getloadavg()
+    times = {(label, o): 1e3 * (best[label, o, 1 + extra] - best[label, o, 1]) / extra
+             for label, o, _ in best}
     rows = []
     for optimizer in ("adam", "gd"):
         base = times["base", optimizer]

@@ -504,7 +504,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 start_time = time.perf_counter()
                 epoch_start_W = W
                 epoch_ctx = None if callbacks is None else callbacks.begin_epoch(self)
-                batch_losses = []  # summed once per epoch, not per batch
+                batch_losses = []  # summed every 64 batches, not every batch
                 for batch in self._batches(data, batch_size, xp, device):
                     lr = scheduled_learning_rate(
                         self.schedule, base_lr, step=self.t_, epoch=self.n_iter_,
@@ -516,9 +516,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                         fit_intercept=self.fit_intercept,
                     )
                     batch_losses.append(batch_loss)
+                    if len(batch_losses) == 64:
+                        batch_losses = [_sum_of(xp, batch_losses)]
                     self.t_ += 1
                 self.n_iter_ += 1
-                total = xp.sum(xp.concat(batch_losses))
+                total = _sum_of(xp, batch_losses)[0]
+                del batch_losses, batch_loss  # (n values, for a full batch)
                 loss = float(total) / data.weight_sum + penalty.value(epoch_start_W[:-1, :])
                 stop_requested = epoch_ctx is not None and callbacks.end(self, epoch_ctx, W)
 
@@ -644,6 +647,12 @@ class _Callbacks(NamedTuple):
             estimator=estimator, X=self.X, y=self.y, metadata=self.metadata,
             reconstruction_attributes=lambda: estimator._coef_attributes(W),
         )
+
+
+def _sum_of(xp, arrays):
+    """The sum of the values of a list of 1-D arrays, as a 1-element array."""
+    values = arrays[0] if len(arrays) == 1 else xp.concat(arrays)
+    return xp.reshape(xp.sum(values), (1,))
 
 
 def _is_finite(loss, W):
