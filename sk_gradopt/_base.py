@@ -128,7 +128,9 @@ def _slices(data, batch_size, starts=None):
 
 
 def _raw_prediction(X, W):
-    return X @ W[:-1, :] + W[-1:, :]
+    raw = X @ W[:-1, :]
+    raw += W[-1:, :]  # in place: one array of n values fewer
+    return raw
 
 
 class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
