@@ -20,7 +20,7 @@ objective there is the sum of the 10 binary ones, against the optimum of
 one-vs-rest ``LogisticRegression``. A solver that does not get there within
 its budget shows its best gap and the time of its whole budget.
 
-Run ``python benchmarks/bench_convergence.py`` (about six minutes on 2 cores);
+Run ``python benchmarks/bench_convergence.py`` (about ten minutes on 2 cores);
 ``--tiny`` for a quick check.
 """
 
