@@ -10,7 +10,7 @@ import os
 from contextlib import contextmanager
 
 import numpy as np
-from array_api_compat import array_namespace, is_cupy_array
+from array_api_compat import array_namespace, is_array_api_obj, is_cupy_array, is_torch_array
 from sklearn import config_context, get_config
 from sklearn.utils._array_api import (
     _convert_to_numpy,
@@ -22,12 +22,14 @@ from sklearn.utils._array_api import (
 __all__ = [
     "check_same_namespace",
     "convert_arrays",
+    "detached",
     "dispatch_for",
     "follow",
     "get_namespace_and_device",
     "import_cupy",
     "is_cupy_array",
     "move_to",
+    "off_host",
     "to_numpy",
 ]
 
@@ -100,9 +102,33 @@ def _is_numeric_array(array):
 
 
 def convert_arrays(value, convert):
-    """Apply ``convert`` to an array, or to the arrays of a NamedTuple state."""
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(convert_arrays(field, convert) for field in value))
-    if hasattr(value, "__array_namespace__") or is_cupy_array(value):
+    """Apply ``convert`` to an array, or to every array of a tree, tuple or list.
+
+    Arrays are recognised by ``array_api_compat`` (NumPy, CuPy, torch, any
+    array-API namespace); other leaves (counters, None) are kept.
+    """
+    if isinstance(value, (tuple, list)):
+        converted = [convert_arrays(item, convert) for item in value]
+        if hasattr(value, "_fields"):
+            return type(value)(*converted)
+        return type(value)(converted)
+    if is_array_api_obj(value):
         return convert(value)
     return value
+
+
+def off_host(array):
+    """Whether ``array`` is an array of another namespace than NumPy (CuPy, torch...)."""
+    return is_array_api_obj(array) and not isinstance(array, (np.ndarray, np.generic))
+
+
+def detached(array):
+    """``array`` without autograd history: a torch tensor that requires grad is detached.
+
+    Training and predicting on such a tensor would otherwise record every
+    operation in torch's autograd graph (memory that grows with the epochs)
+    and hand back fitted arrays that carry a ``grad_fn``.
+    """
+    if is_torch_array(array) and array.requires_grad:
+        return array.detach()
+    return array

@@ -10,8 +10,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._array_api import dispatch_for, follow, get_namespace_and_device, to_numpy
-from ._base import BaseGradientEstimator
 from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._linear import BaseLinearGradientEstimator
 from ._losses import CLASSIFICATION_LOSSES, get_loss
 
 
@@ -24,175 +24,11 @@ def _has_proba(estimator):
     return True
 
 
-class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
-    __doc__ = f"""Linear classifier fitted by a gradient optimizer you choose and tune.
+class ClassificationMixin:
+    """The classification side of the API, for any model: labels, losses, predictions."""
 
-    Minimises the sample-weighted mean of the per-sample loss plus
-    ``alpha * R(coef)``. ``loss="log_loss"`` is logistic regression for two
-    classes and multinomial (softmax) regression for more; with full-batch
-    ``"gd"`` and ``penalty="l2"`` it converges to
-    ``LogisticRegression(C=1 / (alpha * n_samples))``. ``"hinge"`` and
-    ``"modified_huber"`` fit one-vs-rest columns for more than two classes,
-    all in one loop.
-
-    Parameters
-    ----------
-    loss : {{"log_loss", "hinge", "modified_huber"}}, default="log_loss"
-        The per-sample loss, as in ``SGDClassifier``.
-
-    {OPTIMIZER_PARAMETERS.replace(" STRATIFIED", " (stratified by class)")}
-
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into the sample weights.
-        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``
-        (not supported by ``partial_fit``).
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        The class labels.
-
-    coef_ : array of shape (1, n_features) or (n_classes, n_features)
-        Coefficients (one row for two classes), in the namespace and on the
-        device of the training data.
-
-    intercept_ : array of shape (1,) or (n_classes,)
-        Intercepts.
-
-    {FITTED_ATTRIBUTES}
-
-    See Also
-    --------
-    GradientRegressor : The regressor fitted by the same loop.
-    sklearn.linear_model.SGDClassifier : Per-sample SGD in Cython.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from sk_gradopt import GradientClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = GradientClassifier(optimizer="adam", learning_rate=0.05, random_state=0)
-    >>> clf.fit(X, y).score(X, y) > 0.95
-    True
-    """
-
-    _parameter_constraints: dict = {
-        **BaseGradientEstimator._parameter_constraints,
-        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-    }
     _y_validation = {"multi_output": False, "y_numeric": False}
     _y_on_device = False
-
-    def __init__(
-        self,
-        loss="log_loss",
-        *,
-        optimizer="adam",
-        learning_rate=0.01,
-        schedule="constant",
-        power_t=0.25,
-        momentum=0.9,
-        nesterov=False,
-        rho=0.99,
-        beta_1=0.9,
-        beta_2=0.999,
-        eps=1e-8,
-        batch_size="auto",
-        max_iter=1000,
-        tol=1e-4,
-        n_iter_no_change=5,
-        early_stopping=False,
-        validation_fraction=0.1,
-        penalty="l2",
-        alpha=0.0001,
-        l1_ratio=0.15,
-        fit_intercept=True,
-        shuffle=True,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        backend="auto",
-        class_weight=None,
-    ):
-        super().__init__(
-            loss, optimizer=optimizer, learning_rate=learning_rate,
-            schedule=schedule, power_t=power_t, momentum=momentum,
-            nesterov=nesterov, rho=rho, beta_1=beta_1, beta_2=beta_2, eps=eps,
-            batch_size=batch_size, max_iter=max_iter, tol=tol,
-            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, penalty=penalty,
-            alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
-            shuffle=shuffle, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend,
-        )
-        self.class_weight = class_weight
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
-        """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data (NumPy, or any array-API namespace with
-            ``sklearn.set_config(array_api_dispatch=True)``).
-        y : array of shape (n_samples,)
-            Class labels.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-        coef_init : array of shape (n_classes, n_features), default=None
-            Initial coefficients (one row for two classes; zeros by default).
-        intercept_init : array of shape (n_classes,), default=None
-            Initial intercepts (zeros by default).
-
-        Returns
-        -------
-        self : GradientClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, coef_init, intercept_init)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
-
-        ``early_stopping`` and the stopping rule are ignored. Calling it k
-        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data.
-        y : array of shape (n_samples,)
-            Class labels.
-        classes : array of shape (n_classes,), default=None
-            All the classes; required on the first call, ignored later.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GradientClassifier
-            The updated estimator.
-        """
-        return self._fit(X, y, sample_weight, partial=True, classes=classes)
-
-    def decision_function(self, X):
-        """Signed distance to the decision boundary (raw linear scores).
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : array of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, > 0 means ``classes_[1]``.
-        """
-        raw = self._decision(X, "decision_function")
-        return raw[:, 0] if raw.shape[1] == 1 else raw
 
     def predict(self, X):
         """Predict class labels.
@@ -207,7 +43,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         y_pred : array of shape (n_samples,)
             Predicted labels, from ``classes_``.
         """
-        raw = self._decision(X, "predict")
+        raw = self._raw_output(X, "predict")
         xp, _, device = get_namespace_and_device(raw)
         if raw.shape[1] == 1:
             index = xp.astype(raw[:, 0] > 0, xp.int64)
@@ -238,7 +74,7 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
         return self._proba(X, "predict_proba")
 
     def _proba(self, X, method):
-        raw = self._decision(X, method)
+        raw = self._raw_output(X, method)
         xp = array_namespace(raw)
         if self.loss == "log_loss" and raw.shape[1] > 1:
             shifted = raw - xp.max(raw, axis=1, keepdims=True)
@@ -337,6 +173,11 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
                     "e.g. from sklearn.utils.class_weight.compute_class_weight."
                 )
             weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
+                raise ValueError(
+                    f"class_weight must give every class a finite, non-negative weight; "
+                    f"got {dict(zip(self.classes_.tolist(), weights.tolist()))}."
+                )
             weights = xp.asarray(weights[y_index], dtype=X.dtype, device=device)
             sample_weight = weights if sample_weight is None else sample_weight * weights
 
@@ -352,8 +193,173 @@ class GradientClassifier(ClassifierMixin, BaseGradientEstimator):
     def _loss_function(self):
         return get_loss(self.loss, n_classes=self.classes_.shape[0])
 
-    def _coef_attributes(self, W):
-        return {"coef_": W[:-1, :].T, "intercept_": W[-1, :]}
 
-    def _coef_as_params(self, xp):
-        return xp.concat([self.coef_.T, xp.reshape(self.intercept_, (1, -1))])
+class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradientEstimator):
+    __doc__ = f"""Linear classifier fitted by a gradient optimizer you choose and tune.
+
+    Minimises the sample-weighted mean of the per-sample loss plus
+    ``alpha * R(coef)``. ``loss="log_loss"`` is logistic regression for two
+    classes and multinomial (softmax) regression for more; with full-batch
+    ``"gd"`` and ``penalty="l2"`` it converges to
+    ``LogisticRegression(C=1 / (alpha * n_samples))``. ``"hinge"`` and
+    ``"modified_huber"`` fit one-vs-rest columns for more than two classes,
+    all in one loop.
+
+    Parameters
+    ----------
+    loss : {{"log_loss", "hinge", "modified_huber"}}, default="log_loss"
+        The per-sample loss, as in ``SGDClassifier``.
+
+    {OPTIMIZER_PARAMETERS.replace(" STRATIFIED", " (stratified by class)")}
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``
+        (not supported by ``partial_fit``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    coef_ : array of shape (1, n_features) or (n_classes, n_features)
+        Coefficients (one row for two classes), in the namespace and on the
+        device of the training data.
+
+    intercept_ : array of shape (1,) or (n_classes,)
+        Intercepts.
+
+    {FITTED_ATTRIBUTES}
+
+    See Also
+    --------
+    GradientRegressor : The regressor fitted by the same loop.
+    sklearn.linear_model.SGDClassifier : Per-sample SGD in Cython.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_gradopt import GradientClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = GradientClassifier(optimizer="adam", learning_rate=0.05, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseLinearGradientEstimator._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        optimizer="adam",
+        learning_rate=0.01,
+        schedule="constant",
+        power_t=0.25,
+        momentum=0.9,
+        nesterov=False,
+        rho=0.99,
+        beta_1=0.9,
+        beta_2=0.999,
+        eps=1e-8,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        backend="auto",
+        class_weight=None,
+    ):
+        super().__init__(
+            loss, optimizer=optimizer, learning_rate=learning_rate,
+            schedule=schedule, power_t=power_t, momentum=momentum,
+            nesterov=nesterov, rho=rho, beta_1=beta_1, beta_2=beta_2, eps=eps,
+            batch_size=batch_size, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, penalty=penalty,
+            alpha=alpha, l1_ratio=l1_ratio,
+            shuffle=shuffle, random_state=random_state, verbose=verbose,
+            warm_start=warm_start, backend=backend,
+        )
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+        """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data (NumPy, or any array-API namespace with
+            ``sklearn.set_config(array_api_dispatch=True)``).
+        y : array of shape (n_samples,)
+            Class labels.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+        coef_init : array of shape (n_classes, n_features), default=None
+            Initial coefficients (one row for two classes; zeros by default).
+        intercept_init : array of shape (n_classes,), default=None
+            Initial intercepts (zeros by default).
+
+        Returns
+        -------
+        self : GradientClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, (coef_init, intercept_init))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
+
+        ``early_stopping`` and the stopping rule are ignored. Calling it k
+        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data.
+        y : array of shape (n_samples,)
+            Class labels.
+        classes : array of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored later.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GradientClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
+
+    def decision_function(self, X):
+        """Signed distance to the decision boundary (raw linear scores).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : array of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, > 0 means ``classes_[1]``.
+        """
+        raw = self._raw_output(X, "decision_function")
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+

@@ -18,7 +18,11 @@ Every rule follows ``torch.optim`` exactly:
   ``v = b2 * v + (1 - b2) * g**2``, ``t = t + 1``,
   ``d = (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)``.
 
-The state is a small NamedTuple of arrays in the namespace of ``params``
+``params`` and ``grads`` are trees of arrays (a tuple of
+:class:`~sk_gradopt._tree.Layer`, see :mod:`._tree`): each rule is written for
+one array and mapped over the leaves with :func:`~sk_gradopt._tree.tree_map`,
+so the same optimizer trains a linear model and a multi-layer perceptron. The
+state is a small NamedTuple of such trees, in the namespace of ``params``
 (NumPy, CuPy, ``array_api_strict``...): state you can see is state you can
 test.
 """
@@ -26,6 +30,8 @@ test.
 from typing import Any, Callable, NamedTuple
 
 from array_api_compat import array_namespace
+
+from ._tree import tree_map
 
 __all__ = [
     "GradientTransformation",
@@ -94,7 +100,7 @@ def namespace(array):
 
 
 def _zeros_like(params):
-    return namespace(params).zeros_like(params)
+    return tree_map(lambda leaf: namespace(leaf).zeros_like(leaf), params)
 
 
 def sgd():
@@ -133,8 +139,10 @@ def momentum(momentum=0.9, nesterov=False):
         return TraceState(trace=_zeros_like(params))
 
     def update(grads, state):
-        trace = momentum * state.trace + grads
-        direction = grads + momentum * trace if nesterov else trace
+        trace = tree_map(lambda g, b: momentum * b + g, grads, state.trace)
+        if not nesterov:
+            return trace, TraceState(trace=trace)
+        direction = tree_map(lambda g, b: g + momentum * b, grads, trace)
         return direction, TraceState(trace=trace)
 
     return GradientTransformation(init, update)
@@ -159,9 +167,9 @@ def rmsprop(rho=0.99, eps=1e-8):
         return RMSPropState(nu=_zeros_like(params))
 
     def update(grads, state):
-        xp = namespace(grads)
-        nu = rho * state.nu + (1.0 - rho) * (grads * grads)
-        return grads / (xp.sqrt(nu) + eps), RMSPropState(nu=nu)
+        nu = tree_map(lambda g, v: rho * v + (1.0 - rho) * (g * g), grads, state.nu)
+        direction = tree_map(lambda g, v: g / (namespace(v).sqrt(v) + eps), grads, nu)
+        return direction, RMSPropState(nu=nu)
 
     return GradientTransformation(init, update)
 
@@ -185,13 +193,16 @@ def adam(beta_1=0.9, beta_2=0.999, eps=1e-8):
         return AdamState(count=0, mu=_zeros_like(params), nu=_zeros_like(params))
 
     def update(grads, state):
-        xp = namespace(grads)
         count = state.count + 1
-        mu = beta_1 * state.mu + (1.0 - beta_1) * grads
-        nu = beta_2 * state.nu + (1.0 - beta_2) * (grads * grads)
-        mu_hat = mu / (1.0 - beta_1**count)
-        nu_hat = nu / (1.0 - beta_2**count)
-        return mu_hat / (xp.sqrt(nu_hat) + eps), AdamState(count, mu, nu)
+        correction_1 = 1.0 - beta_1**count
+        correction_2 = 1.0 - beta_2**count
+        mu = tree_map(lambda g, m: beta_1 * m + (1.0 - beta_1) * g, grads, state.mu)
+        nu = tree_map(lambda g, v: beta_2 * v + (1.0 - beta_2) * (g * g), grads, state.nu)
+
+        def direction(m, v):
+            return (m / correction_1) / (namespace(v).sqrt(v / correction_2) + eps)
+
+        return tree_map(direction, mu, nu), AdamState(count, mu, nu)
 
     return GradientTransformation(init, update)
 

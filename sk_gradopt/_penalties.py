@@ -1,10 +1,14 @@
-"""The penalty ``alpha * R(coef)`` of ``SGDRegressor``, split for proximal steps.
+"""The penalty ``alpha * R`` of the objective, split for proximal steps.
 
 ``R`` is ``||w||^2 / 2`` for ``"l2"``, ``||w||_1`` for ``"l1"`` and
 ``l1_ratio * ||w||_1 + (1 - l1_ratio) * ||w||^2 / 2`` for ``"elasticnet"``.
 Every case is a pair of strengths ``(l1, l2)``: the smooth ``l2`` part enters
 the gradient, the ``l1`` part is applied by soft-thresholding after each step
 (a proximal step), which makes coefficients exactly zero.
+
+The penalty acts on the ``coef`` leaves of the parameter tree (every weight
+matrix of every layer) and never on the intercepts: that is the one place
+where "the intercept is not penalised" is decided.
 """
 
 from typing import NamedTuple
@@ -26,19 +30,31 @@ class Penalty(NamedTuple):
         share = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
         return cls(alpha * share, alpha * (1.0 - share))
 
-    def value(self, coef):
-        """``l1 * ||coef||_1 + l2 * ||coef||^2 / 2``."""
-        xp = array_namespace(coef)
+    def value(self, params):
+        """``l1 * ||coef||_1 + l2 * ||coef||^2 / 2``, summed over the layers."""
         value = 0.0
-        if self.l1:
-            value += self.l1 * float(xp.sum(xp.abs(coef)))
-        if self.l2:
-            value += 0.5 * self.l2 * float(xp.sum(coef * coef))
+        for layer in params:
+            xp = array_namespace(layer.coef)
+            if self.l1:
+                value += self.l1 * float(xp.sum(xp.abs(layer.coef)))
+            if self.l2:
+                value += 0.5 * self.l2 * float(xp.sum(layer.coef * layer.coef))
         return value
 
-    def prox(self, coef, step):
-        """Soft-threshold ``coef`` by ``step * l1`` (identity without l1)."""
+    def add_gradient(self, grads, params):
+        """``grads`` plus the gradient ``l2 * coef`` of the smooth part."""
+        if not self.l2:
+            return grads
+        return tuple(
+            g._replace(coef=g.coef + self.l2 * layer.coef) for g, layer in zip(grads, params)
+        )
+
+    def prox(self, params, step):
+        """Soft-threshold every ``coef`` by ``step * l1`` (identity without l1)."""
         if not self.l1:
-            return coef
+            return params
+        return tuple(layer._replace(coef=self._shrink(layer.coef, step)) for layer in params)
+
+    def _shrink(self, coef, step):
         xp = array_namespace(coef)
         return xp.sign(coef) * xp.maximum(xp.abs(coef) - step * self.l1, 0.0)

@@ -7,12 +7,78 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._array_api import dispatch_for, follow
-from ._base import BaseGradientEstimator
 from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._linear import BaseLinearGradientEstimator
 from ._losses import REGRESSION_LOSSES, get_loss
 
 
-class GradientRegressor(RegressorMixin, BaseGradientEstimator):
+class RegressionMixin:
+    """The regression side of the API, for any model: targets, loss, predict, score."""
+
+    _y_validation = {"multi_output": True, "y_numeric": True}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X):
+        """Predict with the fitted model.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : array of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values.
+        """
+        raw = self._raw_output(X, "predict")
+        return raw[:, 0] if self._single_output else raw
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination (R^2) of the predictions on ``(X, y)``.
+
+        Computed where ``X`` lives (NumPy or CuPy), as sklearn's mixin does.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Test samples.
+        y : array of shape (n_samples,) or (n_samples, n_targets)
+            True values.
+        sample_weight : array of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
+        with dispatch_for(X):
+            y, sample_weight = follow(X, y, sample_weight)
+            return super().score(X, y, sample_weight=sample_weight)
+
+    def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
+        xp = array_namespace(X)
+        Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
+        if first_call:
+            self._single_output = y.ndim == 1
+        elif (y.ndim == 1) != self._single_output or Y.shape[1] != self._fitted_n_outputs():
+            fitted = "1-D y" if self._single_output else f"{self._fitted_n_outputs()} targets"
+            raise ValueError(
+                f"y has shape {tuple(y.shape)}; the model was fitted on {fitted}. "
+                "Pass y with the same targets, or fit a new model."
+            )
+        return Y, sample_weight, None
+
+    def _loss_function(self):
+        return get_loss(self.loss, epsilon=float(self.epsilon))
+
+
+class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstimator):
     __doc__ = f"""Linear regression fitted by a gradient optimizer you choose and tune.
 
     Minimises the sample-weighted mean of the per-sample loss plus
@@ -58,11 +124,10 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
     """
 
     _parameter_constraints: dict = {
-        **BaseGradientEstimator._parameter_constraints,
+        **BaseLinearGradientEstimator._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "epsilon": [Interval(Real, 0, None, closed="left")],
     }
-    _y_validation = {"multi_output": True, "y_numeric": True}
 
     def __init__(
         self,
@@ -102,16 +167,12 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
             batch_size=batch_size, max_iter=max_iter, tol=tol,
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, penalty=penalty,
-            alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+            alpha=alpha, l1_ratio=l1_ratio,
             shuffle=shuffle, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend,
         )
         self.epsilon = epsilon
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+        self.fit_intercept = fit_intercept
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
@@ -136,7 +197,7 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
         self : GradientRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, coef_init, intercept_init)
+        return self._fit(X, y, sample_weight, (coef_init, intercept_init))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -161,68 +222,8 @@ class GradientRegressor(RegressorMixin, BaseGradientEstimator):
         """
         return self._fit(X, y, sample_weight, partial=True)
 
-    def predict(self, X):
-        """Predict with the linear model.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : array of shape (n_samples,) or (n_samples, n_targets)
-            Predicted values.
-        """
-        raw = self._decision(X, "predict")
-        return raw[:, 0] if self._single_output else raw
-
-    def score(self, X, y, sample_weight=None):
-        """Coefficient of determination (R^2) of the predictions on ``(X, y)``.
-
-        Computed where ``X`` lives (NumPy or CuPy), as sklearn's mixin does.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Test samples.
-        y : array of shape (n_samples,) or (n_samples, n_targets)
-            True values.
-        sample_weight : array of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
-        with dispatch_for(X):
-            y, sample_weight = follow(X, y, sample_weight)
-            return super().score(X, y, sample_weight=sample_weight)
-
-    # ---------------------------------------------------- subclass hooks
-
-    def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
-        xp = array_namespace(X)
-        Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
-        if first_call:
-            self._single_output = y.ndim == 1
-        elif (y.ndim == 1) != self._single_output or Y.shape[1] != self.intercept_.shape[0]:
-            raise ValueError(
-                f"y has shape {tuple(y.shape)}; the model was fitted on "
-                f"{'1-D y' if self._single_output else f'{self.intercept_.shape[0]} targets'}. "
-                "Pass y with the same targets, or fit a new model."
-            )
-        return Y, sample_weight, None
-
-    def _loss_function(self):
-        return get_loss(self.loss, epsilon=float(self.epsilon))
-
-    def _coef_attributes(self, W):
-        if self._single_output:
-            return {"coef_": W[:-1, 0], "intercept_": W[-1:, 0]}
-        return {"coef_": W[:-1, :].T, "intercept_": W[-1, :]}
-
-    def _coef_as_params(self, xp):
-        coef = xp.reshape(self.coef_, (-1, 1)) if self.coef_.ndim == 1 else self.coef_.T
-        return xp.concat([coef, xp.reshape(self.intercept_, (1, -1))])
+    def _params_attributes(self, params):
+        attributes = super()._params_attributes(params)
+        if self._single_output:  # coef_ of shape (n_features,), intercept_ (1,)
+            attributes["coef_"] = attributes["coef_"][0, :]
+        return attributes

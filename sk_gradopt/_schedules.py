@@ -37,7 +37,10 @@ def scheduled_learning_rate(schedule, base, *, step, epoch, max_iter, power_t):
         ``base * (1 + cos(pi * epoch / max_iter)) / 2`` for ``"cosine"``.
     """
     if schedule == "invscaling":
-        return base / (step + 1) ** power_t
+        try:
+            return base / (step + 1) ** power_t
+        except OverflowError:  # (step + 1) ** power_t beyond the floats: the rate is 0
+            return 0.0
     if schedule == "cosine":
         return base * 0.5 * (1.0 + math.cos(math.pi * min(epoch, max_iter) / max_iter))
     return base

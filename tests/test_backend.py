@@ -17,6 +17,8 @@ from sklearn.datasets import make_classification
 
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 import sk_gradopt._base as base
+import sk_gradopt._training as training
+from sk_gradopt._tree import tree_leaves
 
 DEVICE = xps.Device("device1")
 
@@ -69,7 +71,7 @@ def test_to_numpy_moves_every_array_and_pickles(data):
         expected = clf.predict_proba(strict(X))
     cpu = clf.to_numpy()
     assert isinstance(cpu.coef_, np.ndarray) and isinstance(cpu.intercept_, np.ndarray)
-    assert all(isinstance(a, (np.ndarray, int)) for a in cpu._opt_state)
+    assert all(isinstance(a, (np.ndarray, int)) for a in tree_leaves(cpu._opt_state))
     assert clf.coef_.device == DEVICE  # the original is left on its device
     loaded = pickle.loads(pickle.dumps(cpu))
     got = loaded.predict_proba(X)
@@ -119,14 +121,14 @@ class _FakeCupy:
 def test_backend_cupy_trains_on_the_device_and_hands_back_numpy(data, monkeypatch, Estimator):
     X, y = data
     seen = []
-    real_step = base._gradient_step
+    real_step = training.gradient_step
 
-    def spy(W, *args, **kwargs):
-        seen.append(W.device)
-        return real_step(W, *args, **kwargs)
+    def spy(params, *args, **kwargs):
+        seen.extend(leaf.device for leaf in tree_leaves(params))
+        return real_step(params, *args, **kwargs)
 
     monkeypatch.setattr(base, "import_cupy", lambda: _FakeCupy)
-    monkeypatch.setattr(base, "_gradient_step", spy)
+    monkeypatch.setattr(training, "gradient_step", spy)
     params = dict(optimizer="momentum", batch_size=16, random_state=0)
     ref = Estimator(max_iter=4, tol=None, **params).fit(X, y)
     seen.clear()
@@ -136,7 +138,7 @@ def test_backend_cupy_trains_on_the_device_and_hands_back_numpy(data, monkeypatc
             kwargs = {"classes": np.unique(y)} if Estimator is GradientClassifier else {}
             online.partial_fit(X, y, **kwargs)
             assert isinstance(online.coef_, np.ndarray)
-            assert all(isinstance(a, np.ndarray) for a in online._opt_state)
+            assert all(isinstance(a, np.ndarray) for a in tree_leaves(online._opt_state))
     assert seen and set(seen) == {DEVICE}  # every step ran on the "device"
     assert_allclose(online.coef_, ref.coef_, rtol=1e-12)
     assert isinstance(online.predict(X), np.ndarray)
@@ -150,6 +152,6 @@ def test_sklearn_move_estimator_to_moves_the_optimizer_state_too(data):
         reg = GradientRegressor(optimizer="adam", max_iter=3).fit(strict(X), strict(y, xps.float64))
         moved = move_estimator_to(reg, np, "cpu")
     assert isinstance(moved.coef_, np.ndarray)
-    assert all(isinstance(a, (np.ndarray, int)) for a in moved._opt_state)
+    assert all(isinstance(a, (np.ndarray, int)) for a in tree_leaves(moved._opt_state))
     moved.partial_fit(X, y.astype(float))  # continues on NumPy
     assert moved.t_ == reg.t_ + 1

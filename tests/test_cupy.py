@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
+from sk_gradopt._tree import tree_leaves
 
 cupy = pytest.importorskip("cupy")
 try:
@@ -91,7 +92,7 @@ def test_to_numpy_then_pickle(data):
     expected = clf.predict_proba(cupy.asarray(X)).get()
     loaded = pickle.loads(pickle.dumps(clf.to_numpy()))
     assert isinstance(loaded.coef_, np.ndarray)
-    assert all(isinstance(a, (np.ndarray, int)) for a in loaded._opt_state)
+    assert all(isinstance(a, (np.ndarray, int)) for a in tree_leaves(loaded._opt_state))
     assert_allclose(loaded.predict_proba(X), expected, rtol=1e-5)
 
 

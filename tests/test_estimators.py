@@ -15,6 +15,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 from sk_gradopt._losses import get_loss
+from sk_gradopt._tree import tree_leaves
 
 
 @pytest.fixture(scope="module")
@@ -430,7 +431,7 @@ def test_numpy_scalar_hyperparameters_keep_float32(regression):
                             beta_1=np.float64(0.9), alpha=np.float64(1e-4), max_iter=3)
     reg.fit(X.astype(np.float32), y.astype(np.float32))
     assert reg.coef_.dtype == np.float32
-    assert all(a.dtype == np.float32 for a in reg._opt_state[1:])
+    assert all(a.dtype == np.float32 for a in tree_leaves(reg._opt_state[1:]))
 
 
 def test_partial_fit_on_a_stream_whose_scale_changes_is_not_divergence():

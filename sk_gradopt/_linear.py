@@ -1,0 +1,91 @@
+"""What the two linear estimators share: the linear model and its fitted ``coef_`` / ``intercept_``."""
+
+from array_api_compat import array_namespace, device
+from sklearn.utils.validation import check_array
+
+from ._base import BaseGradientEstimator
+from ._models import init_linear, linear_model
+from ._tree import Layer
+
+
+class BaseLinearGradientEstimator(BaseGradientEstimator):
+    """The linear model ``raw = X @ coef_.T + intercept_`` under the shared training loop."""
+
+    _parameter_constraints: dict = {
+        **BaseGradientEstimator._parameter_constraints,
+        "fit_intercept": ["boolean"],
+    }
+    _array_attributes = ("coef_", "intercept_")
+
+    def _make_model(self):
+        return linear_model()
+
+    def _initial_params(self, X, n_outputs, init, xp, device):
+        """The parameters to start from, and whether they are the zero model.
+
+        ``init`` is ``(coef_init, intercept_init)`` (either may be None) from
+        ``fit``; without ``coef_init``, ``warm_start`` starts from the fitted
+        ``coef_`` and ``intercept_``; otherwise zeros.
+        """
+        coef_init, intercept_init = (*init, None, None)[:2]
+        n_features = X.shape[1]
+        if coef_init is None and self.warm_start and hasattr(self, "coef_"):
+            (layer,) = self._params_from_attributes(xp)
+            if tuple(layer.coef.shape) == (n_features, n_outputs):
+                intercept = None
+                if self.fit_intercept:
+                    intercept = xp.astype(layer.intercept, X.dtype)
+                return (Layer(xp.astype(layer.coef, X.dtype), intercept),), False
+        (layer,) = init_linear(n_features, n_outputs, fit_intercept=self.fit_intercept,
+                               xp=xp, dtype=X.dtype, device=device)
+        zero_init = True
+        if coef_init is not None:
+            coef_init = _finite(coef_init, "coef_init", X.dtype, xp)
+            shapes = [(n_outputs, n_features)] + [(n_features,)] * (n_outputs == 1)
+            if tuple(coef_init.shape) not in shapes:
+                raise ValueError(
+                    f"coef_init has shape {tuple(coef_init.shape)}; expected "
+                    f"{' or '.join(map(str, shapes))} (n_outputs, n_features)."
+                )
+            layer = layer._replace(coef=xp.reshape(coef_init, (n_outputs, n_features)).T)
+            zero_init = False
+        if intercept_init is not None and self.fit_intercept:
+            intercept = _finite(xp.reshape(xp.asarray(intercept_init, device=device), (-1,)),
+                                "intercept_init", X.dtype, xp)
+            if intercept.shape[0] not in (1, n_outputs):
+                raise ValueError(
+                    f"intercept_init has shape {tuple(intercept.shape)}; expected "
+                    f"{n_outputs} values."
+                )
+            layer = layer._replace(intercept=xp.broadcast_to(intercept, (n_outputs,)))
+            zero_init = False
+        return (layer,), zero_init
+
+    def _params_attributes(self, params):
+        """``coef_`` (n_outputs, n_features) and ``intercept_`` (n_outputs,) of ``params``."""
+        (layer,) = params
+        return {"coef_": layer.coef.T, "intercept_": _intercept_of(layer)}
+
+    def _params_from_attributes(self, xp):
+        coef = xp.reshape(self.coef_, (-1, 1)) if self.coef_.ndim == 1 else self.coef_.T
+        intercept = xp.reshape(self.intercept_, (-1,)) if self.fit_intercept else None
+        return (Layer(coef, intercept),)
+
+    def _fitted_n_outputs(self):
+        return self.intercept_.shape[0]
+
+
+def _intercept_of(layer):
+    """The intercept of ``layer``, zeros when it has none (``fit_intercept=False``)."""
+    if layer.intercept is not None:
+        return layer.intercept
+    xp = array_namespace(layer.coef)
+    return xp.zeros((layer.coef.shape[1],), dtype=layer.coef.dtype, device=device(layer.coef))
+
+
+def _finite(array, name, dtype, xp):
+    """``array`` as ``dtype``, or sklearn's error when it holds NaN or infinity."""
+    array = xp.asarray(array)
+    if array.ndim == 0:
+        array = xp.reshape(array, (1,))
+    return check_array(array, ensure_2d=False, dtype=dtype, input_name=name)

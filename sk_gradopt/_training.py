@@ -1,0 +1,517 @@
+"""The one training loop: batches, schedule, stopping, divergence, callbacks, loss curves.
+
+Every estimator hands :func:`train` the same things: its data (a
+:class:`Data`), a :class:`Config` built from its parameters (the model, the
+loss, the penalty, the optimizer and the loop's settings) and the
+:class:`Progress` to continue from (the parameters, the optimizer state and
+the counters). :func:`train` runs epochs of mini-batch steps and returns the
+new :class:`Progress`; it changes nothing else, so an error in the middle of a
+fit leaves the estimator as it was.
+
+The objective is
+
+    sum_i s_i * loss(y_i, raw_i) / sum_i s_i + penalty(params)
+
+(``s`` the sample weights). A mini-batch ``B`` estimates its gradient as
+``sum_{i in B} s_i * grad_i / (|B| * mean(s))``, which is unbiased and exact
+for a full batch.
+"""
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as array_device
+from sklearn.exceptions import ConvergenceWarning
+
+from ._optimizers import GradientTransformation
+from ._penalties import Penalty
+from ._schedules import scheduled_learning_rate
+from ._tree import tree_leaves, tree_map
+
+__all__ = [
+    "Config",
+    "Data",
+    "Progress",
+    "gradient_step",
+    "objective",
+    "train",
+]
+
+#: A call whose training objective ends above this multiple of where it
+#: started on the same data (or of the zero model's, when that is larger)
+#: is treated as diverged, as is any non-finite value.
+DIVERGENCE_FACTOR = 10.0
+
+#: ``schedule="adaptive"`` stops once the learning rate falls below this.
+MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+#: Shuffled mini-batches are gathered about this many bytes of rows at a time
+#: (whole batches): few enough calls, and a buffer that stays in the cache.
+GATHER_BYTES = 2**21
+
+
+class Data(NamedTuple):
+    """Validated training or validation data in the input's namespace."""
+
+    X: Any
+    Y: Any  # (n_samples, n_outputs), the dtype of X
+    sample_weight: Any  # (n_samples,) or None for unit weights
+    weight_sum: float
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the loop needs to know, handed over by the estimator.
+
+    ``learning_rate``, ``optimizer_name`` and ``max_iter`` also name the
+    estimator's settings in the warnings.
+    """
+
+    model: Any  # a _models.Model
+    loss_fn: Callable
+    penalty: Penalty
+    optimizer: GradientTransformation
+    optimizer_name: str
+    learning_rate: float
+    schedule: str
+    power_t: float
+    max_iter: int
+    batch_size: Any  # int, "auto", or None for full batch
+    shuffle: Any  # True, False or "blocks"
+    tol: Any  # float or None
+    n_iter_no_change: int
+    verbose: int = 0
+
+    def batch_size_for(self, n_samples):
+        """The number of rows of a mini-batch of data of ``n_samples`` rows."""
+        if self.batch_size is None:
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+
+@dataclass
+class Progress:
+    """Where a fit stands: what the estimator exposes as its fitted state."""
+
+    params: Any
+    opt_state: Any
+    t: int = 0
+    n_iter: int = 0
+    loss_curve: list = field(default_factory=list)
+    validation_loss_curve: Any = None
+    best_loss: float = math.inf
+
+    @classmethod
+    def start(cls, params, optimizer, with_validation):
+        """The progress of a fit that starts at ``params``."""
+        return cls(params, optimizer.init(params),
+                   validation_loss_curve=[] if with_validation else None)
+
+    def copy(self):
+        curve = self.validation_loss_curve
+        return replace(self, loss_curve=list(self.loss_curve),
+                       validation_loss_curve=None if curve is None else list(curve))
+
+
+# ------------------------------------------------------------------ batches
+
+
+def take(data, rows, with_weight_sum=False, out=None):
+    """The rows ``rows`` (an index array) of ``data``.
+
+    ``weight_sum`` is computed only when asked: it is a device-to-host read.
+    ``out``, the result of an earlier call with at least as many rows, is
+    overwritten with the result where the arrays are NumPy's (see
+    :func:`_take_rows`).
+    """
+    xp = array_namespace(data.X)
+    buffers = (None, None, None) if out is None else out[:3]
+    X, Y, sw = (_take_rows(xp, a, rows, b) for a, b in zip(data[:3], buffers))
+    weight_sum = None
+    if with_weight_sum:
+        weight_sum = rows.shape[0] if sw is None else float(xp.sum(sw))
+    return Data(X, Y, sw, weight_sum)
+
+
+def _take_rows(xp, array, rows, out=None):
+    """``xp.take(array, rows, axis=0)``, written into ``out`` for NumPy arrays.
+
+    ``out`` (NumPy only; ignored otherwise) has at least ``len(rows)`` rows;
+    the result is its first ``len(rows)`` rows. ``mode="clip"`` skips the
+    index check (``rows`` are valid), which with ``out`` would go through a
+    temporary copy.
+    """
+    if array is None:
+        return None
+    if isinstance(out, np.ndarray) and isinstance(array, np.ndarray):
+        return np.take(array, rows, axis=0, out=out[: rows.shape[0]], mode="clip")
+    return xp.take(array, rows, axis=0)
+
+
+def _slices(data, batch_size, starts=None):
+    """Batches of ``batch_size`` rows of ``data`` (views), from each of ``starts``.
+
+    ``starts`` defaults to consecutive batches, in order.
+    """
+    sw = data.sample_weight
+    if starts is None:
+        starts = range(0, data.n_samples, batch_size)
+    for start in starts:
+        stop = min(start + batch_size, data.n_samples)  # no out-of-bounds slices
+        yield Data(data.X[start:stop, ...], data.Y[start:stop, ...],
+                   None if sw is None else sw[start:stop], None)
+
+
+def batches(data, batch_size, shuffle, rng):
+    """Yield the mini-batches of one epoch.
+
+    With ``shuffle=True``, batch ``k`` is the rows ``order[k * batch_size:
+    (k + 1) * batch_size]`` of a permutation ``order`` drawn for the epoch.
+    The rows of several batches are gathered at once (about
+    ``GATHER_BYTES``), into the same buffers all epoch long: a batch is
+    only valid until the next one is drawn. ``shuffle="blocks"`` yields the
+    blocks of ``batch_size`` consecutive rows in a random order (views, no
+    gather); ``shuffle=False``, in order.
+    """
+    n = data.n_samples
+    if batch_size >= n:
+        yield data
+        return
+    if shuffle == "blocks":
+        starts = rng.permutation(np.arange(0, n, batch_size)).tolist()
+        yield from _slices(data, batch_size, starts)
+        return
+    if not shuffle:
+        yield from _slices(data, batch_size)
+        return
+    xp = array_namespace(data.X)
+    order = xp.asarray(rng.permutation(n), device=array_device(data.X))
+    row_bytes = data.X.shape[1] * xp.finfo(data.X.dtype).bits // 8
+    step = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
+    gathered = None
+    for start in range(0, n, step):
+        gathered = take(data, order[start:min(start + step, n)], out=gathered)
+        yield from _slices(gathered, batch_size)
+
+
+# ---------------------------------------------------------------- one step
+
+
+def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalty,
+                  learning_rate, mean_weight):
+    """One optimizer step on one batch.
+
+    Returns ``(params, state, loss)``: the new parameters and optimizer
+    state, and the per-sample losses of the batch (times the sample weights)
+    at the parameters before the step.
+    """
+    scale = 1.0 / (batch.X.shape[0] * mean_weight)
+    loss, grads = model.loss_and_grad(
+        params, batch.X, batch.Y, batch.sample_weight, loss_fn, scale
+    )
+    grads = penalty.add_gradient(grads, params)
+    direction, opt_state = optimizer.update(grads, opt_state)
+    params = tree_map(lambda p, d: p - learning_rate * d, params, direction)
+    return penalty.prox(params, learning_rate), opt_state, loss
+
+
+def objective(config, data, params, *, with_penalty=True):
+    """Training objective (or, without penalty, the mean loss) at ``params``.
+
+    ``params=None`` is the zero model (every raw output 0): no pass over ``X``.
+    """
+    xp = array_namespace(data.X)
+    if params is None:
+        raw = xp.zeros(data.Y.shape, dtype=data.X.dtype, device=array_device(data.X))
+    else:
+        raw = config.model.forward(params, data.X)
+    with np.errstate(all="ignore"):
+        loss, _ = config.loss_fn(data.Y, raw)
+        if data.sample_weight is not None:
+            loss = loss * data.sample_weight
+        value = float(xp.sum(loss)) / data.weight_sum
+    if not with_penalty or params is None:
+        return value
+    return value + config.penalty.value(params)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_init=False,
+          callbacks=None):
+    """Run up to ``n_epochs`` epochs from ``progress``; return the new progress.
+
+    Parameters
+    ----------
+    data : Data
+        The training data.
+    validation : Data or None
+        Held-out data: its loss is monitored instead of the training
+        objective, and the parameters of its best loss are kept.
+    progress : Progress
+        Where to start; not modified.
+    config : Config
+        The model, loss, penalty, optimizer and settings.
+    rng : numpy.random.RandomState
+        Draws the batches.
+    n_epochs : int
+        The most epochs to run.
+    stopping : bool
+        Whether the no-improvement rule (``config.tol``) may stop the run.
+    zero_init : bool, default=False
+        Whether ``progress.params`` is the zero model (saves a pass over X).
+    callbacks : _Callbacks or None
+        Told about each epoch; a callback can stop the run.
+
+    Returns
+    -------
+    Progress
+    """
+    progress = progress.copy()
+    if data.weight_sum == 0:  # every sample weighs 0 (zero class weights): a no-op
+        return progress
+    params, opt_state = progress.params, progress.opt_state
+    batch_size = config.batch_size_for(data.n_samples)
+    mean_weight = data.weight_sum / data.n_samples
+    base_lr = config.learning_rate
+
+    # Divergence is judged on this call's data, like with like (see _diverged).
+    zero = objective(config, data, None)
+    start = zero if zero_init else objective(config, data, params)
+    _check_finite_start(data, start)
+    reference = max(zero, start)
+    safe_loss, safe_params = start, params  # the best finite weights seen
+    best_val_params = None
+    no_improvement = 0
+    outcome = None  # None, "converged", "diverged" or "overflow"
+    bad_value = None
+
+    with np.errstate(all="ignore"):
+        for _ in range(n_epochs):
+            start_time = time.perf_counter()
+            epoch_start_params = params
+            epoch_ctx = None if callbacks is None else callbacks.begin_epoch()
+            batch_losses = []  # summed every 64 batches, not every batch
+            xp = array_namespace(data.X)
+            for batch in batches(data, batch_size, config.shuffle, rng):
+                lr = scheduled_learning_rate(
+                    config.schedule, base_lr, step=progress.t, epoch=progress.n_iter,
+                    max_iter=config.max_iter, power_t=config.power_t,
+                )
+                params, opt_state, batch_loss = gradient_step(
+                    params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
+                    optimizer=config.optimizer, penalty=config.penalty,
+                    learning_rate=lr, mean_weight=mean_weight,
+                )
+                batch_losses.append(batch_loss)
+                if len(batch_losses) == 64:
+                    batch_losses = [_sum_of(xp, batch_losses)]
+                progress.t += 1
+            progress.n_iter += 1
+            total = _sum_of(xp, batch_losses)[0]
+            del batch_losses, batch_loss  # (n values, for a full batch)
+            loss = float(total) / data.weight_sum + config.penalty.value(epoch_start_params)
+            stop_requested = epoch_ctx is not None and callbacks.end(epoch_ctx, params)
+
+            if not _all_finite(loss, params) or _diverged(loss, zero, start):
+                outcome, bad_value = "diverged", loss
+                if math.isfinite(loss):
+                    progress.loss_curve.append(loss)
+                break
+            progress.loss_curve.append(loss)
+            if loss < safe_loss:
+                safe_loss, safe_params = loss, epoch_start_params
+            if not _all_finite(0.0, opt_state):
+                outcome = "overflow"
+                break
+
+            monitored = loss
+            if validation is not None:
+                monitored = objective(config, validation, params, with_penalty=False)
+                progress.validation_loss_curve.append(monitored)
+            if config.verbose:
+                extra = "" if validation is None else f", validation loss = {monitored:.8f}"
+                print(
+                    f"Epoch {progress.n_iter}, loss = {loss:.8f}{extra}, "
+                    f"learning_rate = {lr:.4g}, "
+                    f"time = {time.perf_counter() - start_time:.3f}s"
+                )
+            if stopping and config.tol is not None:
+                if monitored > progress.best_loss - config.tol:
+                    no_improvement += 1
+                else:
+                    no_improvement = 0
+            if monitored < progress.best_loss:
+                progress.best_loss = monitored
+                best_val_params = params
+            if stop_requested:  # a callback asked to stop
+                outcome = "converged"
+                break
+            if no_improvement >= config.n_iter_no_change:
+                if config.schedule == "adaptive" and base_lr > MIN_ADAPTIVE_LEARNING_RATE:
+                    base_lr /= 5.0
+                    no_improvement = 0
+                else:
+                    outcome = "converged"
+                    break
+
+    if validation is not None and best_val_params is not None:
+        params = best_val_params
+    if outcome in (None, "converged"):
+        final = objective(config, data, params)
+        if _diverged(final, zero, start):
+            outcome, bad_value = "diverged", final
+        elif outcome == "converged" and validation is None and safe_params is not params:
+            # The rule can stop an oscillating fit on an overshoot: keep the
+            # best weights seen when they are better, both measured exactly.
+            if objective(config, data, safe_params) < final:
+                params = safe_params
+    if outcome == "diverged":
+        _warn_diverged(config, progress, reference, bad_value, safe_loss)
+    elif outcome == "overflow":
+        _warn_overflow(config, progress, data, safe_loss)
+    if outcome in ("diverged", "overflow"):
+        if progress.best_loss == math.inf:
+            progress.best_loss = safe_loss
+        # The optimizer state saw the blow-up: start it afresh.
+        params, opt_state = safe_params, config.optimizer.init(safe_params)
+    elif stopping and outcome is None and config.tol is not None:
+        warnings.warn(
+            f"Maximum number of epochs (max_iter={config.max_iter}) reached and "
+            f"the optimization with optimizer={config.optimizer_name!r} and "
+            f"learning_rate={config.learning_rate} hasn't converged yet. "
+            "Increase max_iter, or tune learning_rate.",
+            ConvergenceWarning,
+        )
+    progress.params, progress.opt_state = params, opt_state
+    return progress
+
+
+def _diverged(value, zero, start):
+    """Whether a training objective of ``value`` means that the fit diverged.
+
+    All three objectives are measured on the same data (this call's):
+    ``zero`` of the zero model, ``start`` where the call started. A
+    non-finite value has diverged; so has one above ``DIVERGENCE_FACTOR``
+    times the larger of the two (a blow-up within the call; the zero model
+    keeps noise near the optimum from counting), and one that ended above
+    its start *and* far above the zero model's (a slow blow-up over many
+    ``partial_fit`` calls, each less than the factor). A call that starts
+    high, on data unlike what the model learned (a level shift in a stream),
+    and comes down, has not diverged.
+    """
+    if not math.isfinite(value):
+        return True
+    if value > DIVERGENCE_FACTOR * max(zero, start):
+        return True
+    return value > start and value > DIVERGENCE_FACTOR * zero
+
+
+def _check_finite_start(data, start):
+    """Refuse data on which the objective overflows before any step."""
+    if math.isfinite(start):
+        return
+    xp = array_namespace(data.X)
+    with np.errstate(all="ignore"):
+        largest_y = float(xp.max(xp.abs(data.Y)))
+        largest_x = float(xp.max(xp.abs(data.X)))
+    raise ValueError(
+        f"The training objective at the initial weights is not finite ({start}): "
+        f"the values are too large for {data.X.dtype} (largest |y| = {largest_y:.3g}, "
+        f"largest |X| = {largest_x:.3g}). Scale the targets (e.g. with "
+        "sklearn.compose.TransformedTargetRegressor(transformer=StandardScaler())) "
+        "and the features (StandardScaler)."
+    )
+
+
+def _warn_diverged(config, progress, start, end, kept):
+    warnings.warn(
+        f"The fit diverged with optimizer={config.optimizer_name!r} and "
+        f"learning_rate={config.learning_rate}: the training objective went "
+        f"from {start:.4g} to {end:.4g} at epoch {progress.n_iter}. The best "
+        f"finite weights seen (objective {kept:.4g}) were kept. Lower "
+        "learning_rate.",
+        ConvergenceWarning,
+    )
+
+
+def _warn_overflow(config, progress, data, kept):
+    xp = array_namespace(data.X)
+    largest_x = float(xp.max(xp.abs(data.X)))
+    warnings.warn(
+        f"The state of optimizer={config.optimizer_name!r} overflowed at epoch "
+        f"{progress.n_iter}: the squared gradients exceed the largest {data.X.dtype} "
+        f"value (largest |X| = {largest_x:.3g}), so the steps had stopped. The best "
+        f"finite weights seen (objective {kept:.4g}) were kept and the optimizer "
+        "state was reset. Scale the features (e.g. StandardScaler in a Pipeline).",
+        ConvergenceWarning,
+    )
+
+
+def _sum_of(xp, arrays):
+    """The sum of the values of a list of 1-D arrays, as a 1-element array."""
+    values = arrays[0] if len(arrays) == 1 else xp.concat(arrays)
+    return xp.reshape(xp.sum(values), (1,))
+
+
+def _all_finite(loss, tree):
+    """Whether ``loss`` and every array leaf of ``tree`` are finite."""
+    if not math.isfinite(loss):
+        return False
+    for leaf in tree_leaves(tree):
+        if hasattr(leaf, "shape"):
+            xp = array_namespace(leaf)
+            if not bool(xp.all(xp.isfinite(leaf))):
+                return False
+    return True
+
+
+class Callbacks(NamedTuple):
+    """scikit-learn's callback hooks (``sklearn.callback``): one task per epoch.
+
+    ``attributes(params)`` gives the fitted attributes of an estimator at
+    ``params``, so that a callback sees a model that predicts.
+    """
+
+    estimator: Any
+    context: Any
+    X: Any
+    y: Any
+    metadata: Any
+    attributes: Callable
+
+    @classmethod
+    def begin(cls, estimator, n_epochs, X, y, sample_weight, attributes):
+        """Open the fit task, or return None where sklearn has no callback API."""
+        if not hasattr(estimator, "_init_callback_context"):
+            return None
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        context = estimator._init_callback_context(max_subtasks=n_epochs)
+        context.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
+        return cls(estimator, context, X, y, metadata, attributes)
+
+    def begin_epoch(self):
+        context = self.context.subcontext(task_name="epoch")
+        context.call_on_fit_task_begin(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
+        )
+        return context
+
+    def end(self, context, params):
+        """End a task; return whether a callback asked to stop."""
+        return context.call_on_fit_task_end(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+            reconstruction_attributes=lambda: self.attributes(params),
+        )
