@@ -246,6 +246,56 @@ def objective(config, data, params, *, with_penalty=True):
     return value + config.penalty.value(params)
 
 
+# --------------------------------------------------------------- one epoch
+
+
+class Epoch(NamedTuple):
+    """What an epoch hands back to the loop."""
+
+    params: Any
+    opt_state: Any
+    n_steps: int
+    loss_sum: float  # sum of the weighted per-sample losses, each before its step
+    learning_rate: float  # the rate of the last step
+
+
+def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
+                    mean_weight):
+    """One epoch of mini-batch steps in the namespace of the data: the reference path.
+
+    ``step`` and ``epoch`` count the optimizer steps and epochs before this
+    one (for the schedule); ``base_lr`` is the base learning rate.
+    """
+    xp = array_namespace(data.X)
+    batch_losses = []  # summed every 64 batches, not every batch
+    n_steps = 0
+    for batch in batches(data, config.batch_size_for(data.n_samples), config.shuffle, rng):
+        lr = scheduled_learning_rate(
+            config.schedule, base_lr, step=step + n_steps, epoch=epoch,
+            max_iter=config.max_iter, power_t=config.power_t,
+        )
+        params, opt_state, batch_loss = gradient_step(
+            params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
+            optimizer=config.optimizer, penalty=config.penalty,
+            learning_rate=lr, mean_weight=mean_weight,
+        )
+        batch_losses.append(batch_loss)
+        if len(batch_losses) == 64:
+            batch_losses = [_sum_of(xp, batch_losses)]
+        n_steps += 1
+    total = float(_sum_of(xp, batch_losses)[0])
+    return Epoch(params, opt_state, n_steps, total, lr)
+
+
+def epoch_runner(data, config):
+    """The function that runs an epoch on ``data``: the one place that chooses.
+
+    The array-API epoch is the reference; faster ways to compute the same
+    numbers plug in here.
+    """
+    return array_api_epoch
+
+
 # ---------------------------------------------------------------- the loop
 
 
@@ -283,7 +333,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     if data.weight_sum == 0:  # every sample weighs 0 (zero class weights): a no-op
         return progress
     params, opt_state = progress.params, progress.opt_state
-    batch_size = config.batch_size_for(data.n_samples)
+    run_epoch = epoch_runner(data, config)
     mean_weight = data.weight_sum / data.n_samples
     base_lr = config.learning_rate
 
@@ -303,26 +353,14 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
             start_time = time.perf_counter()
             epoch_start_params = params
             epoch_ctx = None if callbacks is None else callbacks.begin_epoch()
-            batch_losses = []  # summed every 64 batches, not every batch
-            xp = array_namespace(data.X)
-            for batch in batches(data, batch_size, config.shuffle, rng):
-                lr = scheduled_learning_rate(
-                    config.schedule, base_lr, step=progress.t, epoch=progress.n_iter,
-                    max_iter=config.max_iter, power_t=config.power_t,
-                )
-                params, opt_state, batch_loss = gradient_step(
-                    params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
-                    optimizer=config.optimizer, penalty=config.penalty,
-                    learning_rate=lr, mean_weight=mean_weight,
-                )
-                batch_losses.append(batch_loss)
-                if len(batch_losses) == 64:
-                    batch_losses = [_sum_of(xp, batch_losses)]
-                progress.t += 1
+            epoch = run_epoch(
+                params, opt_state, data, config, rng=rng, step=progress.t,
+                epoch=progress.n_iter, base_lr=base_lr, mean_weight=mean_weight,
+            )
+            params, opt_state, lr = epoch.params, epoch.opt_state, epoch.learning_rate
+            progress.t += epoch.n_steps
             progress.n_iter += 1
-            total = _sum_of(xp, batch_losses)[0]
-            del batch_losses, batch_loss  # (n values, for a full batch)
-            loss = float(total) / data.weight_sum + config.penalty.value(epoch_start_params)
+            loss = epoch.loss_sum / data.weight_sum + config.penalty.value(epoch_start_params)
             stop_requested = epoch_ctx is not None and callbacks.end(epoch_ctx, params)
 
             if not _all_finite(loss, params) or _diverged(loss, zero, start):
