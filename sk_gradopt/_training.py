@@ -47,6 +47,10 @@ __all__ = [
 #: is treated as diverged, as is any non-finite value.
 DIVERGENCE_FACTOR = 10.0
 
+#: Within one call, an objective that grows this many times over its start
+#: while far above the zero model's has diverged (see ``_diverged``).
+SLOW_GROWTH = 1.5
+
 #: ``schedule="adaptive"`` stops once the learning rate falls below this.
 MIN_ADAPTIVE_LEARNING_RATE = 1e-6
 
@@ -442,19 +446,19 @@ def _diverged(value, zero, start):
 
     All three objectives are measured on the same data (this call's):
     ``zero`` of the zero model, ``start`` where the call started. A
-    non-finite value has diverged; so has one above ``DIVERGENCE_FACTOR``
-    times the larger of the two (a blow-up within the call; the zero model
-    keeps noise near the optimum from counting), and one that ended above
-    its start *and* far above the zero model's (a slow blow-up over many
-    ``partial_fit`` calls, each less than the factor). A call that starts
-    high, on data unlike what the model learned (a level shift in a stream),
-    and comes down, has not diverged.
+    non-finite value has diverged. So has one that grew ``DIVERGENCE_FACTOR``
+    times over the larger of the two (the zero model keeps noise near the
+    optimum from counting), and one that grew ``SLOW_GROWTH`` times over its
+    start while ending ``DIVERGENCE_FACTOR`` times worse than the zero model
+    (a slower blow-up, over several ``partial_fit`` calls). A call that
+    starts high, on data unlike what the model learned (a level shift in a
+    stream), and comes down or barely moves, has not diverged.
     """
     if not math.isfinite(value):
         return True
     if value > DIVERGENCE_FACTOR * max(zero, start):
         return True
-    return value > start and value > DIVERGENCE_FACTOR * zero
+    return value > SLOW_GROWTH * start and value > DIVERGENCE_FACTOR * zero
 
 
 def _check_finite_start(data, start):

@@ -1,0 +1,277 @@
+"""Defects found by trying the package as a new user would (issue 13), estimator side.
+
+Each test fixes a family, with variants: a level shift in a stream, values
+that overflow, non-finite initial weights, zero and invalid class weights,
+torch tensors, a schedule that underflows, and a fit that fails half-way.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDRegressor
+
+import sk_gradopt._training as training
+from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
+from sk_gradopt._tree import tree_leaves
+
+
+@pytest.fixture
+def regression():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(80)
+
+
+@pytest.fixture
+def classification():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 3))
+    return X, (X[:, 0] + 0.3 * rng.standard_normal(60) > 0).astype(int)
+
+
+def _all_finite(estimator):
+    arrays = [estimator.coef_, estimator.intercept_, *tree_leaves(estimator._opt_state)]
+    return all(np.all(np.isfinite(np.asarray(a))) for a in arrays if hasattr(a, "shape"))
+
+
+# --------------------------------------------------------- 1. level shift
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("levels", [(5.0, 0.0), (-3.0, 4.0), (20.0, 1.0)])
+def test_partial_fit_follows_a_level_shift_in_the_stream(regression, optimizer, levels):
+    # A stream whose targets jump from one level to another: the new batches
+    # start far from the model (a large objective) and come down. That is
+    # learning, not divergence: no warning, and the model adapts, as
+    # SGDRegressor does.
+    X, y = regression
+    y = 0.2 * y  # targets close to their level: the zero model is far from the old level
+    before, after = levels
+    lr = 0.05 if optimizer in ("rmsprop", "adam") else 0.1
+    online = GradientRegressor(optimizer=optimizer, learning_rate=lr, batch_size=8,
+                               penalty=None, random_state=0)
+    reference = SGDRegressor(learning_rate="constant", eta0=0.01, penalty=None,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(60):
+            online.partial_fit(X, y + before)
+        for _ in range(100):
+            online.partial_fit(X, y + after)
+            reference.partial_fit(X, y + after)
+    assert abs(online.intercept_[0] - after) < 0.1 * max(1.0, abs(after - before))
+    assert online.score(X, y + after) > 0.95
+    assert reference.score(X, y + after) > 0.99  # the behaviour we match
+
+
+def test_partial_fit_still_catches_a_fast_blow_up(regression):
+    X, y = regression
+    online = GradientRegressor(optimizer="gd", learning_rate=0.1, penalty=None)
+    online.partial_fit(X, y)
+    online.set_params(learning_rate=50.0)
+    with pytest.warns(ConvergenceWarning, match="diverged.*learning_rate=50"):
+        online.partial_fit(X, y)
+    assert _all_finite(online)
+
+
+# ------------------------------------------------------ 2. huge features
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+@pytest.mark.parametrize("dtype, scale", [("float64", 1e160), ("float64", 1e250),
+                                          ("float32", 1e20), ("float32", 1e30)])
+def test_a_second_moment_that_overflows_is_reported_and_never_kept(
+        regression, optimizer, dtype, scale):
+    X, y = regression
+    X = (X * scale).astype(dtype)
+    est = GradientRegressor(optimizer=optimizer, max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="overflowed.*Scale the features"):
+        est.fit(X, y.astype(dtype))
+    assert _all_finite(est)
+    assert est.coef_.dtype == np.dtype(dtype)
+
+
+def test_the_same_data_scaled_down_learns(regression):
+    # The family's fix is what the warning says: scaled features learn.
+    X, y = regression
+    est = GradientRegressor(optimizer="adam", learning_rate=0.05, max_iter=300,
+                            random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X * 1e160 / 1e160, y)
+    assert est.score(X, y) > 0.99
+
+
+# ------------------------------------------- 14. objective that overflows
+
+
+@pytest.mark.parametrize("target_scale", [1e155, 1e300, -1e200])
+def test_targets_beyond_the_floats_are_refused_with_a_clear_error(regression, target_scale):
+    X, y = regression
+    with pytest.raises(ValueError, match="not finite.*largest \\|y\\|.*Scale the targets"):
+        GradientRegressor().fit(X, y * target_scale)
+
+
+def test_a_refused_partial_fit_leaves_the_model_as_it_was(regression):
+    X, y = regression
+    est = GradientRegressor(optimizer="sgd", random_state=0).partial_fit(X, y)
+    coef, t, curve = est.coef_.copy(), est.t_, list(est.loss_curve_)
+    with pytest.raises(ValueError, match="not finite"):
+        est.partial_fit(X, y * 1e300)
+    assert_array_equal(est.coef_, coef)
+    assert (est.t_, est.loss_curve_) == (t, curve)
+
+
+# ---------------------------------------------- 6. non-finite initial weights
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_coef_init_is_refused(regression, bad):
+    X, y = regression
+    coef_init = np.array([1.0, bad, 1.0])
+    with pytest.raises(ValueError, match="coef_init.*(NaN|infinity)"):
+        GradientRegressor().fit(X, y, coef_init=coef_init)
+    Xc, yc = X, (y > 0).astype(int)
+    with pytest.raises(ValueError, match="coef_init.*(NaN|infinity)"):
+        GradientClassifier().fit(Xc, yc, coef_init=coef_init[None, :])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, [0.0, np.inf]])
+def test_non_finite_intercept_init_is_refused(regression, bad):
+    X, y = regression
+    Y = np.c_[y, -y]
+    with pytest.raises(ValueError, match="intercept_init.*(NaN|infinity)"):
+        GradientRegressor().fit(X, Y, intercept_init=bad)
+
+
+# ------------------------------------------------------ 8. class weights
+
+
+def test_all_zero_class_weights_are_a_no_op(classification):
+    X, y = classification
+    clf = GradientClassifier(class_weight={0: 0, 1: 0}, random_state=0).fit(X, y)
+    assert_array_equal(clf.coef_, np.zeros((1, 3)))
+    assert clf.loss_curve_ == [] and clf.t_ == 0
+    assert clf.predict(X).shape == y.shape
+
+
+def test_a_partial_fit_batch_of_only_a_zero_weight_class_is_a_no_op(classification):
+    # The streaming case: the batch holds only class 0, whose weight is 0.
+    X, y = classification
+    clf = GradientClassifier(class_weight={0: 0.0, 1: 2.0}, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1])
+    coef, t = clf.coef_.copy(), clf.t_
+    clf.partial_fit(X[y == 0], y[y == 0])
+    assert_array_equal(clf.coef_, coef)
+    assert clf.t_ == t
+    clf.partial_fit(X, y)  # and it goes on learning afterwards
+    assert clf.t_ > t
+
+
+@pytest.mark.parametrize("weights", [{0: np.nan, 1: 1.0}, {0: 1.0, 1: np.inf},
+                                     {0: -1.0, 1: 1.0}, {1: -0.5}])
+def test_nan_inf_and_negative_class_weights_are_refused(classification, weights):
+    X, y = classification
+    with pytest.raises(ValueError, match="class_weight must give every class a finite"):
+        GradientClassifier(class_weight=weights).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight must give every class a finite"):
+        GradientClassifier(class_weight=weights).partial_fit(X, y, classes=[0, 1])
+
+
+def test_all_zero_sample_weight_keeps_sklearn_s_error(classification):
+    X, y = classification
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        GradientClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+# ------------------------------------- 12. schedules, and failed fits
+
+
+@pytest.mark.parametrize("power_t", [5e3, 1e6, 1e300])
+def test_invscaling_with_a_large_power_t_runs(regression, power_t):
+    # The rate underflows to 0 after the first step: the fit must run, not raise.
+    X, y = regression
+    est = GradientRegressor(optimizer="sgd", schedule="invscaling", power_t=power_t,
+                            max_iter=3, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == 3 and _all_finite(est)
+
+
+def test_a_fit_that_fails_half_way_leaves_the_fitted_model_as_it_was(regression, monkeypatch):
+    X, y = regression
+    est = GradientRegressor(optimizer="adam", max_iter=5, tol=None, random_state=0).fit(X, y)
+    before = {name: getattr(est, name) for name in
+              ("coef_", "intercept_", "n_iter_", "t_", "loss_curve_", "best_loss_")}
+    before = {k: np.copy(v) if hasattr(v, "shape") else list(v) if isinstance(v, list) else v
+              for k, v in before.items()}
+    real_step, calls = training.gradient_step, []
+
+    def failing_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 3:
+            raise OverflowError("boom")
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "gradient_step", failing_step)
+    with pytest.raises(OverflowError):
+        est.set_params(max_iter=50).fit(X * 2, y)
+    for name, value in before.items():
+        assert_array_equal(getattr(est, name), value, err_msg=name)
+
+
+# ----------------------------------------------------------- 5, 7. torch
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def test_to_numpy_converts_torch_fitted_arrays_and_state(regression, torch):
+    X, y = regression
+    with config_context(array_api_dispatch=True):
+        est = GradientRegressor(optimizer="adam", max_iter=3, tol=None).fit(
+            torch.tensor(X), torch.tensor(y))
+        assert isinstance(est.coef_, torch.Tensor)
+        moved = est.to_numpy()
+    assert isinstance(moved.coef_, np.ndarray) and isinstance(moved.intercept_, np.ndarray)
+    assert all(isinstance(a, (np.ndarray, int)) for a in tree_leaves(moved._opt_state))
+    assert_allclose(moved.coef_, est.coef_.numpy())
+
+
+@pytest.mark.parametrize("namespace", ["torch", "array_api_strict"])
+def test_backend_numpy_trains_on_numpy_whatever_the_input(regression, namespace):
+    xp = pytest.importorskip(namespace)
+    X, y = regression
+    ref = GradientRegressor(optimizer="momentum", max_iter=4, tol=None, random_state=0).fit(X, y)
+    est = GradientRegressor(optimizer="momentum", max_iter=4, tol=None, random_state=0,
+                            backend="numpy")
+    with config_context(array_api_dispatch=True):
+        est.fit(xp.asarray(X), xp.asarray(y))
+        pred = est.predict(xp.asarray(X))
+    assert isinstance(est.coef_, np.ndarray) and isinstance(pred, np.ndarray)
+    assert all(isinstance(a, (np.ndarray, int)) for a in tree_leaves(est._opt_state))
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", [GradientRegressor, GradientClassifier])
+def test_a_torch_input_that_requires_grad_records_no_autograd_history(
+        regression, torch, Estimator):
+    X, y = regression
+    if Estimator is GradientClassifier:
+        y = (y > 0).astype(float)
+    Xt = torch.tensor(X, requires_grad=True)
+    with config_context(array_api_dispatch=True):
+        est = Estimator(max_iter=3, tol=None, random_state=0).fit(Xt, torch.tensor(y))
+        pred = est.predict(Xt)
+    assert not est.coef_.requires_grad and est.coef_.grad_fn is None
+    assert all(not a.requires_grad for a in tree_leaves(est._opt_state) if hasattr(a, "shape"))
+    assert getattr(pred, "grad_fn", None) is None
+    assert Xt.grad is None and Xt.requires_grad  # the caller's tensor is untouched
