@@ -1,6 +1,8 @@
 """sk_gradopt: scikit-learn estimators fitted by a gradient optimizer you choose.
 
-``GradientRegressor`` and ``GradientClassifier`` take ``optimizer=`` among
+``GradientRegressor`` and ``GradientClassifier`` (linear models) and
+``GradientMLPRegressor`` and ``GradientMLPClassifier`` (multi-layer
+perceptrons) take ``optimizer=`` among
 full-batch gradient descent (``"gd"``), mini-batch SGD (``"sgd"``),
 ``"momentum"``, ``"rmsprop"`` and ``"adam"``; the optimizer and its settings
 are hyperparameters to tune with scikit-learn's searchers, over the ready-made
@@ -8,6 +10,7 @@ spaces of ``search_space``.
 """
 
 from ._classifier import GradientClassifier
+from ._mlp import GradientMLPClassifier, GradientMLPRegressor
 from ._optimizers import OPTIMIZERS
 from ._plotting import LossCurveDisplay
 from ._regressor import GradientRegressor
@@ -15,6 +18,8 @@ from ._search import search_space
 
 __all__ = [
     "GradientClassifier",
+    "GradientMLPClassifier",
+    "GradientMLPRegressor",
     "GradientRegressor",
     "LossCurveDisplay",
     "OPTIMIZERS",

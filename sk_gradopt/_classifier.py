@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._array_api import dispatch_for, follow, get_namespace_and_device, to_numpy
-from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
 from ._losses import CLASSIFICATION_LOSSES, get_loss
 
@@ -211,6 +211,8 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         The per-sample loss, as in ``SGDClassifier``.
 
     {OPTIMIZER_PARAMETERS.replace(" STRATIFIED", " (stratified by class)")}
+
+    {FIT_INTERCEPT}
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.

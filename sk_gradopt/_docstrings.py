@@ -1,4 +1,8 @@
-"""Docstring sections shared by both estimators (formatted into their docstrings)."""
+"""Docstring sections shared by the estimators (formatted into their docstrings)."""
+
+FIT_INTERCEPT = """\
+fit_intercept : bool, default=True
+        Whether to fit an intercept."""
 
 OPTIMIZER_PARAMETERS = """\
 optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
@@ -72,9 +76,6 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
 
     l1_ratio : float, default=0.15
         Elastic-net mixing parameter, 0 <= l1_ratio <= 1.
-
-    fit_intercept : bool, default=True
-        Whether to fit an intercept.
 
     shuffle : bool or "blocks", default=True
         Draw a fresh random assignment of rows to mini-batches every epoch

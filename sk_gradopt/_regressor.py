@@ -7,7 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._array_api import dispatch_for, follow
-from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
 from ._losses import REGRESSION_LOSSES, get_loss
 
@@ -97,6 +97,8 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         Threshold of ``"huber"`` and ``"epsilon_insensitive"``.
 
     {OPTIMIZER_PARAMETERS.replace(" STRATIFIED", "")}
+
+    {FIT_INTERCEPT}
 
     Attributes
     ----------
