@@ -14,7 +14,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
+from sk_gradopt import (
+    OPTIMIZERS,
+    GradientClassifier,
+    GradientMLPClassifier,
+    GradientMLPRegressor,
+    GradientRegressor,
+)
 from sk_gradopt._tree import tree_leaves
 
 cupy = pytest.importorskip("cupy")
@@ -123,3 +129,39 @@ def test_partial_fit_on_gpu_equals_fit(data):
     for _ in range(3):
         online.partial_fit(cupy.asarray(X), cupy.asarray(y))
     assert_array_equal(online.coef_.get(), fitted.coef_.get())
+
+
+# ------------------------------------------------------------------ MLPs
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mlp_on_the_gpu_follows_the_cpu(data, optimizer, dtype):
+    X, labels, y = data
+    X, y = X.astype(dtype), y.astype(dtype)
+    params = dict(hidden_layer_sizes=(32, 16), optimizer=optimizer, max_iter=5, tol=None,
+                  batch_size=64, random_state=0, learning_rate=0.01)
+    ref = GradientMLPRegressor(**params).fit(X, y)
+    reg = GradientMLPRegressor(**params).fit(cupy.asarray(X), cupy.asarray(y))
+    assert all(isinstance(c, cupy.ndarray) and c.dtype == dtype for c in reg.coefs_)
+    tol = 1e-3 if dtype == np.float32 else 1e-9
+    for gpu, cpu in zip(reg.coefs_ + reg.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert_allclose(gpu.get(), cpu, rtol=tol, atol=tol)
+    pred = reg.predict(cupy.asarray(X))
+    assert isinstance(pred, cupy.ndarray)
+    assert_allclose(pred.get(), ref.predict(X), rtol=10 * tol, atol=10 * tol)
+
+
+def test_mlp_classifier_backend_cupy_hands_back_numpy_and_to_numpy_pickles(data):
+    X, labels, _ = data
+    params = dict(hidden_layer_sizes=(16,), max_iter=10, tol=None, random_state=0,
+                  learning_rate=0.01)
+    cpu = GradientMLPClassifier(**params).fit(X, labels)
+    gpu = GradientMLPClassifier(backend="cupy", **params).fit(X, labels)
+    assert all(isinstance(c, np.ndarray) for c in gpu.coefs_)
+    assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-3, atol=1e-3)
+    on_device = GradientMLPClassifier(**params).fit(cupy.asarray(X), cupy.asarray(labels))
+    loaded = pickle.loads(pickle.dumps(on_device.to_numpy()))
+    assert all(isinstance(a, (np.ndarray, int)) for a in tree_leaves(loaded._opt_state))
+    assert_allclose(loaded.predict_proba(X), on_device.predict_proba(cupy.asarray(X)).get(),
+                    rtol=1e-5)
