@@ -117,7 +117,10 @@ def _relu(xp, z):
 
 
 def _relu_backward(xp, delta, a):
-    return xp.where(a > 0, delta, xp.zeros_like(delta))
+    # sign(a) is 1 where a > 0 and 0 where a == 0 (a = max(z, 0) >= 0): a
+    # product, several times faster than a data-dependent where().
+    delta *= xp.sign(a)
+    return delta
 
 
 def _tanh(xp, z):
@@ -125,7 +128,11 @@ def _tanh(xp, z):
 
 
 def _tanh_backward(xp, delta, a):
-    return delta * (1.0 - a * a)
+    derivative = a * a
+    derivative *= -1.0
+    derivative += 1.0
+    delta *= derivative
+    return delta
 
 
 def _logistic(xp, z):
@@ -133,7 +140,10 @@ def _logistic(xp, z):
 
 
 def _logistic_backward(xp, delta, a):
-    return delta * (a * (1.0 - a))
+    derivative = 1.0 - a
+    derivative *= a
+    delta *= derivative
+    return delta
 
 
 def _identity(xp, z):
@@ -146,7 +156,8 @@ def _identity_backward(xp, delta, a):
 
 #: Hidden-layer activations: ``name -> (act(z), backward(delta, a) = delta * act'(z))``,
 #: the derivative written in terms of the activation ``a = act(z)``, as in
-#: scikit-learn's ``neural_network._base``.
+#: scikit-learn's ``neural_network._base``. ``backward`` may overwrite
+#: ``delta``, a fresh array of the backward pass.
 ACTIVATIONS = {
     "relu": (_relu, _relu_backward),
     "tanh": (_tanh, _tanh_backward),

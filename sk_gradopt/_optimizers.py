@@ -103,6 +103,25 @@ def _zeros_like(params):
     return tree_map(lambda leaf: namespace(leaf).zeros_like(leaf), params)
 
 
+def _scaled_plus(decay, a, b):
+    """``decay * a + b``, added in place into the fresh product (one temporary fewer)."""
+    out = decay * a
+    out += b
+    return out
+
+
+def _average_of_squares(decay, v, g):
+    """``decay * v + (1 - decay) * g**2``, in place into fresh arrays.
+
+    Every array written to is created here: the inputs are never modified,
+    and each value is rounded as in the plain expression.
+    """
+    out = g * g
+    out *= 1.0 - decay
+    out += decay * v
+    return out
+
+
 def sgd():
     """Plain (stochastic) gradient descent: the direction is the gradient.
 
@@ -139,10 +158,10 @@ def momentum(momentum=0.9, nesterov=False):
         return TraceState(trace=_zeros_like(params))
 
     def update(grads, state):
-        trace = tree_map(lambda g, b: momentum * b + g, grads, state.trace)
+        trace = tree_map(lambda g, b: _scaled_plus(momentum, b, g), grads, state.trace)
         if not nesterov:
             return trace, TraceState(trace=trace)
-        direction = tree_map(lambda g, b: g + momentum * b, grads, trace)
+        direction = tree_map(lambda g, b: _scaled_plus(momentum, b, g), grads, trace)
         return direction, TraceState(trace=trace)
 
     return GradientTransformation(init, update)
@@ -167,9 +186,14 @@ def rmsprop(rho=0.99, eps=1e-8):
         return RMSPropState(nu=_zeros_like(params))
 
     def update(grads, state):
-        nu = tree_map(lambda g, v: rho * v + (1.0 - rho) * (g * g), grads, state.nu)
-        direction = tree_map(lambda g, v: g / (namespace(v).sqrt(v) + eps), grads, nu)
-        return direction, RMSPropState(nu=nu)
+        nu = tree_map(lambda g, v: _average_of_squares(rho, v, g), grads, state.nu)
+
+        def direction(g, v):
+            denominator = namespace(v).sqrt(v)
+            denominator += eps
+            return g / denominator
+
+        return tree_map(direction, grads, nu), RMSPropState(nu=nu)
 
     return GradientTransformation(init, update)
 
@@ -196,11 +220,15 @@ def adam(beta_1=0.9, beta_2=0.999, eps=1e-8):
         count = state.count + 1
         correction_1 = 1.0 - beta_1**count
         correction_2 = 1.0 - beta_2**count
-        mu = tree_map(lambda g, m: beta_1 * m + (1.0 - beta_1) * g, grads, state.mu)
-        nu = tree_map(lambda g, v: beta_2 * v + (1.0 - beta_2) * (g * g), grads, state.nu)
+        mu = tree_map(lambda g, m: _scaled_plus(beta_1, m, (1.0 - beta_1) * g), grads, state.mu)
+        nu = tree_map(lambda g, v: _average_of_squares(beta_2, v, g), grads, state.nu)
 
         def direction(m, v):
-            return (m / correction_1) / (namespace(v).sqrt(v / correction_2) + eps)
+            denominator = namespace(v).sqrt(v / correction_2)
+            denominator += eps
+            step = m / correction_1
+            step /= denominator
+            return step
 
         return tree_map(direction, mu, nu), AdamState(count, mu, nu)
 

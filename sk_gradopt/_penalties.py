@@ -42,12 +42,15 @@ class Penalty(NamedTuple):
         return value
 
     def add_gradient(self, grads, params):
-        """``grads`` plus the gradient ``l2 * coef`` of the smooth part."""
-        if not self.l2:
-            return grads
-        return tuple(
-            g._replace(coef=g.coef + self.l2 * layer.coef) for g, layer in zip(grads, params)
-        )
+        """``grads`` plus the gradient ``l2 * coef`` of the smooth part.
+
+        ``grads`` is the fresh gradient of one step: its ``coef`` arrays are
+        updated in place (one array per layer fewer) and returned.
+        """
+        if self.l2:
+            for g, layer in zip(grads, params):
+                g.coef += self.l2 * layer.coef
+        return grads
 
     def prox(self, params, step):
         """Soft-threshold every ``coef`` by ``step * l1`` (identity without l1)."""
