@@ -45,12 +45,17 @@ class Penalty(NamedTuple):
         """``grads`` plus the gradient ``l2 * coef`` of the smooth part.
 
         ``grads`` is the fresh gradient of one step: its ``coef`` arrays are
-        updated in place (one array per layer fewer) and returned.
+        added to in place (one array per layer fewer) where the namespace
+        allows it.
         """
-        if self.l2:
-            for g, layer in zip(grads, params):
-                g.coef += self.l2 * layer.coef
-        return grads
+        if not self.l2:
+            return grads
+        added = []
+        for g, layer in zip(grads, params):
+            coef = g.coef
+            coef += self.l2 * layer.coef  # rebinds where arrays are immutable
+            added.append(g._replace(coef=coef))
+        return tuple(added)
 
     def prox(self, params, step):
         """Soft-threshold every ``coef`` by ``step * l1`` (identity without l1)."""
