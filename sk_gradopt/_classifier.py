@@ -30,6 +30,31 @@ class ClassificationMixin:
     _y_validation = {"multi_output": False, "y_numeric": False}
     _y_on_device = False
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
+
+        ``early_stopping`` and the stopping rule are ignored. Calling it k
+        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data.
+        y : array of shape (n_samples,)
+            Class labels.
+        classes : array of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored later.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
+
     def predict(self, X):
         """Predict class labels.
 
@@ -323,31 +348,6 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
             The fitted estimator.
         """
         return self._fit(X, y, sample_weight, (coef_init, intercept_init))
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
-
-        ``early_stopping`` and the stopping rule are ignored. Calling it k
-        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data.
-        y : array of shape (n_samples,)
-            Class labels.
-        classes : array of shape (n_classes,), default=None
-            All the classes; required on the first call, ignored later.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GradientClassifier
-            The updated estimator.
-        """
-        return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
     def decision_function(self, X):
         """Signed distance to the decision boundary (raw linear scores).

@@ -240,28 +240,6 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         """
         return self._fit(X, y, sample_weight)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
-
-        ``early_stopping`` and the stopping rule are ignored. Calling it k
-        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data.
-        y : array of shape (n_samples,) or (n_samples, n_targets)
-            Target values.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GradientMLPRegressor
-            The updated estimator.
-        """
-        return self._fit(X, y, sample_weight, partial=True)
 
 
 class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientMLP):
@@ -393,27 +371,3 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         """
         return self._fit(X, y, sample_weight)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
-
-        ``early_stopping`` and the stopping rule are ignored. Calling it k
-        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data.
-        y : array of shape (n_samples,)
-            Class labels.
-        classes : array of shape (n_classes,), default=None
-            All the classes; required on the first call, ignored later.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GradientMLPClassifier
-            The updated estimator.
-        """
-        return self._fit(X, y, sample_weight, partial=True, classes=classes)

@@ -22,6 +22,29 @@ class RegressionMixin:
         tags.target_tags.multi_output = True
         return tags
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
+
+        ``early_stopping`` and the stopping rule are ignored. Calling it k
+        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Training data.
+        y : array of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+        sample_weight : array of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, partial=True)
+
     def predict(self, X):
         """Predict with the fitted model.
 
@@ -200,29 +223,6 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
             The fitted estimator.
         """
         return self._fit(X, y, sample_weight, (coef_init, intercept_init))
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
-
-        ``early_stopping`` and the stopping rule are ignored. Calling it k
-        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data.
-        y : array of shape (n_samples,) or (n_samples, n_targets)
-            Target values.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GradientRegressor
-            The updated estimator.
-        """
-        return self._fit(X, y, sample_weight, partial=True)
 
     def _params_attributes(self, params):
         attributes = super()._params_attributes(params)
