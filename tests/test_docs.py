@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import sk_gradopt
-from sk_gradopt._cli import build_parser
+from sk_gradopt.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["index", "install", "quickstart", "cli", "user_guide", "tuning", "gpu",
