@@ -143,12 +143,9 @@ def _cells(path, text):
         The data rows, blank rows dropped; its index is the line number.
     """
     pd = optional_import("pandas", needed_by=f"--csv {path}", extra="csv")
-    try:
-        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
     lines = text.splitlines()
     leading_blank = next(i for i, line in enumerate(lines) if line.strip())
+    delimiter = _delimiter(text[:65536], lines[leading_blank])
     try:
         # header=None: the header is row 0, and a row longer than it is an error
         table = pd.read_csv(
@@ -178,6 +175,20 @@ def _cells(path, text):
             f"where the header has {table.shape[1]}."
         )
     return list(text_cells.iloc[0]), body[~blank]
+
+
+def _delimiter(sample, header):
+    """``,``, ``;`` or tab: what ``csv.Sniffer`` finds in ``sample``, else in the header.
+
+    The sniffer needs the rows to agree; when one is short or long, the
+    header alone still tells the delimiter (and the bad row is reported).
+    """
+    for text in (sample, header):
+        try:
+            return csv.Sniffer().sniff(text, delimiters=",;\t").delimiter
+        except csv.Error:
+            pass
+    return ","
 
 
 def _parser_error_fields(message):
@@ -366,12 +377,15 @@ def _check_scalable(name, X, columns, fix):
     """Fail clearly where standardizing ``X`` overflows float64.
 
     ``StandardScaler`` squares the values: from about 1e154 the variance is
-    inf, and the scaled column turns into NaN, which the estimators would
-    report as "Input X contains NaN".
+    inf or NaN, and the "scaled" column keeps values such as 1e300 or turns
+    into NaN, which the estimators would report as "Input X contains NaN".
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        scaled = StandardScaler().fit_transform(X)
-    bad = ~np.isfinite(scaled).all(axis=0)
+        scaler = StandardScaler().fit(X)
+        scaled = scaler.transform(X)
+    # an inf variance gets scale_ = 1 (the column stays at 1e300), a NaN one NaN
+    bad = ~(np.isfinite(scaler.var_) & np.isfinite(scaler.mean_)
+            & np.isfinite(scaled).all(axis=0))
     if bad.any():
         j = int(bad.argmax())
         largest = float(np.max(np.abs(X[:, j])))
