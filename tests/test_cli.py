@@ -572,3 +572,12 @@ def test_backend_params():
     if not CUPY_RUNS:
         with pytest.raises(CLIError, match="needs CuPy and an NVIDIA GPU"):
             backend_params("cupy")
+
+
+def test_a_failed_search_is_summed_up_in_one_line():
+    # scikit-learn's "All the fits failed" message goes on with tracebacks
+    error = ValueError("\nAll the 4 fits failed.\nIt is very likely that your model is "
+                       "misconfigured.\n----\nTraceback (most recent call last):\n  File "
+                       "\"x.py\", line 1\nTypeError: the cause\n")
+    assert tune._summary(error) == "All the 4 fits failed. ... TypeError: the cause"
+    assert tune._summary(ValueError("one line")) == "one line"

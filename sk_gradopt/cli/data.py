@@ -147,7 +147,9 @@ def _cells(path, text):
     leading_blank = next(i for i, line in enumerate(lines) if line.strip())
     delimiter = _delimiter(text[:65536], lines[leading_blank])
     try:
-        # header=None: the header is row 0, and a row longer than it is an error
+        # header=None: the header is row 0, and a row longer than it is an
+        # error; the python engine pads a shorter row with NaN (the C engine
+        # with "", like an empty cell), so that it can be reported
         table = pd.read_csv(
             io.StringIO(text), sep=delimiter, header=None, dtype=str, na_filter=False,
             skip_blank_lines=False, skiprows=leading_blank, index_col=False,
@@ -250,9 +252,9 @@ def _target(path, target, cells):
                 what = f"holds {cell!r}, which is not a finite number"
             raise CLIError(
                 f"--csv {path}, line {line}: the target column {target!r} {what}; "
-                "its other cells are numbers, so it is read as a numeric target, "
-                "which needs a finite number in every row. Fill in or drop the "
-                "rows without a target."
+                "the column is otherwise numeric, so it is read as a numeric "
+                "target, which needs a finite number in every row. Fill in or drop "
+                "the rows without a target."
             )
         return values
     empty = (cells == "").to_numpy()

@@ -159,6 +159,18 @@ def warn_unscored(search, prefix):
     )
 
 
+def _summary(exc):
+    """The first line of an error and, for a long one, its last: the cause.
+
+    ("All the 243 fits failed. ..." is followed by tracebacks that end with
+    the error of the fits.)
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return str(exc)
+    return f"{lines[0]} ... {lines[-1]}"
+
+
 def run(args):
     """``sk-gradopt tune``: search, print the best settings or JSON; return 0."""
     if args.search in ("grid", "halving") and args.n_iter is not None:
@@ -188,7 +200,7 @@ def run(args):
             with progress_bar(search, not args.no_progress):
                 search.fit(data.X_train, data.y_train)
         except ValueError as exc:
-            raise CLIError(f"the search failed on {data.name}: {exc}") from None
+            raise CLIError(f"the search failed on {data.name}: {_summary(exc)}") from None
     elapsed = time.perf_counter() - start
     warn_unscored(search, prefix)
     test_score = float(search.best_estimator_.score(data.X_test, data.y_test))
