@@ -552,15 +552,19 @@ def test_random_search_with_fewer_candidates_than_optimizers_says_so(capsys):
 
 
 def test_the_progress_bar_is_set_on_the_search_only_on_a_terminal(capsys, monkeypatch):
-    pytest.importorskip("rich")
+    rich = pytest.importorskip("rich")
     from sklearn.model_selection import GridSearchCV
 
     for terminal, enabled, expected in [(False, True, False), (True, False, False),
                                         (True, True, True)]:
         monkeypatch.setattr(tune, "_stderr_is_terminal", lambda: terminal)
         search = GridSearchCV(GradientRegressor(), {"learning_rate": [0.1]})
+        assert not rich.get_console().stderr
         with tune.progress_bar(search, enabled):
             callbacks = getattr(search, "_skl_callbacks", [])
+            # rich draws on stderr while the search runs (stdout: the results)
+            assert rich.get_console().stderr == expected
+        assert not rich.get_console().stderr  # and is put back after
         names = [type(c).__name__ for c in callbacks]
         assert names == (["ProgressBar"] if expected else []), (terminal, enabled)
         # never on the estimator: that makes every fit of the search fail
