@@ -36,7 +36,11 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 html_theme = "alabaster"
 html_title = f"sk_gradopt {release}"
-html_static_path = []
+html_static_path = ["_static"]
+
+# MathJax from _static/mathjax/ (see its README), not from a CDN: the pages
+# render their formulas without network access
+mathjax_path = "mathjax/tex-chtml-full.js"
 
 # autodoc + numpydoc: the API page lists the members it shows
 numpydoc_show_class_members = False

@@ -24,8 +24,9 @@ search samples.
 """
 
 import math
+import reprlib
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import loguniform, uniform
@@ -64,7 +65,8 @@ _USES_BATCH_SIZE = {"sgd", "momentum", "rmsprop", "adam"}
 def _learning_rate_values(low, high, kind, dimension):
     """Grid: one value per decade from ``low`` to ``high``; else a log range."""
     if kind == "grid":
-        n_values = max(2, round(math.log10(high / low)) + 1)
+        # in log space: high / low overflows for a range such as (1e-300, 1e300)
+        n_values = max(2, round(math.log10(high) - math.log10(low)) + 1)
         return [float(f"{value:.6g}") for value in np.geomspace(low, high, n_values)]
     if kind == "random":
         return loguniform(low, high)
@@ -109,7 +111,9 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension):
         )
         space["beta_2"] = _choices(_BETA_2[:2] if kind == "grid" else _BETA_2,
                                    kind, dimension)
-    if batch_size and optimizer in _USES_BATCH_SIZE:
+    if isinstance(batch_size, list) and optimizer in _USES_BATCH_SIZE:
+        space["batch_size"] = _choices(batch_size, kind, dimension)
+    elif batch_size and optimizer in _USES_BATCH_SIZE:
         if kind == "grid":
             space["batch_size"] = list(_GRID_BATCH_SIZES)
         elif kind == "random":
@@ -159,20 +163,49 @@ def _check_optimizers(optimizer):
 
 
 def _check_learning_rate(learning_rate):
+    """``(low, high)`` as floats, checked the way the spaces will use them."""
     if learning_rate is None:
         return None
+    message = (
+        "learning_rate must be None or a pair (low, high) of numbers with "
+        f"0 < low < high < inf (as float64); got {reprlib.repr(learning_rate)}."
+    )
     if (
         isinstance(learning_rate, (str, bytes))
         or not isinstance(learning_rate, Sequence)
         or len(learning_rate) != 2
         or not all(isinstance(v, Real) and not isinstance(v, bool) for v in learning_rate)
-        or not 0 < learning_rate[0] < learning_rate[1] < math.inf
     ):
-        raise ValueError(
-            "learning_rate must be None or a pair (low, high) with "
-            f"0 < low < high < inf; got {learning_rate!r}."
-        )
-    return float(learning_rate[0]), float(learning_rate[1])
+        raise ValueError(message)
+    try:  # an int such as 10**400 is a Real that no float can hold
+        low, high = float(learning_rate[0]), float(learning_rate[1])
+    except OverflowError:
+        raise ValueError(message) from None
+    if not 0 < low < high < math.inf:
+        raise ValueError(message)
+    return low, high
+
+
+def _check_batch_size(batch_size):
+    """``True``, ``False`` or the list of batch sizes to search."""
+    if isinstance(batch_size, (bool, np.bool_)):
+        return bool(batch_size)
+    message = (
+        "batch_size must be True (search the default batch sizes), False (leave "
+        "batch_size out of the space) or a non-empty list of batch sizes (positive "
+        f"integers or 'auto'), such as [8, 16]; got {reprlib.repr(batch_size)}."
+    )
+    if isinstance(batch_size, (str, bytes)) or not isinstance(batch_size, Sequence):
+        raise ValueError(message)
+    sizes = list(batch_size)
+    valid = [
+        size == "auto"
+        or (isinstance(size, Integral) and not isinstance(size, (bool, np.bool_)) and size >= 1)
+        for size in sizes
+    ]
+    if not sizes or not all(valid):
+        raise ValueError(message)
+    return [size if size == "auto" else int(size) for size in dict.fromkeys(sizes)]
 
 
 def _check_schedule(schedule):
@@ -223,9 +256,12 @@ default="all"
         optimizer. None uses a range per optimizer that suits
         standardized features and a target of order one (see Notes).
 
-    batch_size : bool, default=True
+    batch_size : bool or list of (int or "auto"), default=True
         Whether to search ``batch_size`` for the mini-batch optimizers
-        (``"gd"`` always uses the full batch and never gets one).
+        (``"gd"`` always uses the full batch and never gets one): True
+        searches the default sizes (see Notes), False leaves it out, and a
+        list such as ``[8, 16]`` searches exactly those sizes (as a list, or
+        a ``Categorical`` for Bayes).
 
     schedule : str, list of str or None, default=None
         Learning-rate schedules (``"constant"``, ``"invscaling"``,
@@ -243,8 +279,9 @@ default="all"
     Raises
     ------
     ValueError
-        If ``optimizer``, ``kind``, ``prefix``, ``learning_rate`` or
-        ``schedule`` is not valid; the message lists the valid values.
+        If ``optimizer``, ``kind``, ``prefix``, ``learning_rate``,
+        ``batch_size`` or ``schedule`` is not valid; the message lists the
+        valid values.
     ImportError
         If ``kind="bayes"`` and scikit-optimize is not installed.
 
@@ -312,6 +349,7 @@ default="all"
             "name followed by '__', e.g. 'gradientregressor__'."
         )
     learning_rate = _check_learning_rate(learning_rate)
+    batch_size = _check_batch_size(batch_size)
     schedule = _check_schedule(schedule)
     dimension = _import_skopt_space() if kind == "bayes" else None
 

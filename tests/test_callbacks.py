@@ -85,3 +85,30 @@ def test_progress_bar_runs(data):
     clf = GradientClassifier(max_iter=5, tol=None).set_callbacks(callback.ProgressBar())
     assert clf.fit(X, y).n_iter_ == 5
     assert clf.score(X, y) > 0.8
+
+
+def test_progress_bar_goes_on_the_search_not_on_the_estimator(data, capsys):
+    # The README once showed est.set_callbacks(ProgressBar()) "also through
+    # GridSearchCV": with the default error_score=nan every fit then fails,
+    # because scikit-learn refuses auto-propagated callbacks (ProgressBar is
+    # one) on an estimator that a meta-estimator fits: it hands down its own.
+    pytest.importorskip("rich")
+    X, y = data
+    est = GradientClassifier(max_iter=3, tol=None).set_callbacks(callback.ProgressBar())
+    search = GridSearchCV(est, {"learning_rate": [0.01, 0.1]}, cv=2)
+    with pytest.raises(ValueError, match="All the 4 fits failed") as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FitFailedWarning
+            search.fit(X, y)
+    assert "can't have auto-propagated callbacks (['ProgressBar'])" in str(info.value)
+    assert "Register them directly on the meta-estimator" in str(info.value)
+
+    # The working way: the bar on the search, which reports every fit.
+    search = GridSearchCV(GradientClassifier(max_iter=3, tol=None),
+                          {"learning_rate": [0.01, 0.1]}, cv=2)
+    search.set_callbacks(callback.ProgressBar()).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    out = capsys.readouterr().out  # rich draws on stdout by default
+    assert "GridSearchCV - fit" in out
+    # the search handed the bar down: a line per fit of the estimator
+    assert out.count("GradientClassifier - fit") == 2 * 2 + 1

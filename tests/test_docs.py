@@ -8,6 +8,7 @@ import doctest
 import importlib
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import sk_gradopt
-from sk_gradopt._cli import build_parser
+from sk_gradopt.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["index", "install", "quickstart", "cli", "user_guide", "tuning", "gpu",
@@ -96,3 +97,26 @@ def test_every_page_is_in_the_toctree():
     index = (ROOT / "docs" / "index.rst").read_text(encoding="utf-8")
     for page in PAGES[1:]:
         assert f"   {page}\n" in index, page
+
+
+def test_math_renders_offline(tree):
+    html = tree / "html"
+    if not html.is_dir():
+        html = sphinx(tree, "html")
+    pages = list(html.rglob("*.html"))
+    with_math = [p for p in pages if 'class="math' in p.read_text(encoding="utf-8")]
+    assert len(with_math) >= 2  # the user guide and the optimizers' docstrings
+    script = re.compile(r"<script[^>]*\bsrc=\"([^\"]+)\"")
+    for page in pages:
+        sources = script.findall(page.read_text(encoding="utf-8"))
+        remote = [s for s in sources if re.match(r"(https?:)?//", s)]
+        assert not [s for s in remote if "mathjax" in s.lower()], page
+    for page in with_math:
+        sources = script.findall(page.read_text(encoding="utf-8"))
+        local = [s.split("?")[0] for s in sources if "mathjax" in s.lower()]
+        assert local and all(s.endswith("_static/mathjax/tex-chtml-full.js")
+                             for s in local), (page, sources)
+        assert (page.parent / local[0]).resolve().stat().st_size > 1_000_000
+    fonts = html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert len(list(fonts.glob("MathJax_*.woff"))) >= 20
+    assert "Apache License" in (html / "_static" / "mathjax" / "LICENSE").read_text()

@@ -457,3 +457,49 @@ def test_dask_search_on_a_local_cluster_equals_serial(serial_searches):
         # The fits ran on the cluster's worker processes.
         assert set(client.run(lambda: "sk_gradopt" in sys.modules).values()) == {True}
     assert_same_results(searches, serial_searches)
+
+
+@pytest.mark.parametrize("low, high", [(1e-300, 1e300), (5e-324, 1.0), (1.0, 1.7e308)])
+def test_extreme_learning_rate_ranges_work_in_every_kind(low, high):
+    # the grid's "one value per decade" divided high by low, which overflowed
+    grid = search_space("gd", learning_rate=(low, high))["learning_rate"]
+    assert grid[0] == pytest.approx(low) and grid[-1] == pytest.approx(high)
+    assert len(grid) == round(np.log10(high) - np.log10(low)) + 1
+    assert all(0 < value < np.inf for value in grid)
+    draws = search_space("gd", "random", learning_rate=(low, high))["learning_rate"]
+    draws = draws.rvs(size=200, random_state=0)
+    assert np.all((draws >= low * (1 - 1e-9)) & (draws <= high))
+    # log-uniform: about half the draws below the geometric middle
+    middle = 10 ** ((np.log10(low) + np.log10(high)) / 2)
+    assert 0.35 < np.mean(draws < middle) < 0.65
+    skopt_space = pytest.importorskip("skopt.space")
+    real = search_space("gd", "bayes", learning_rate=(low, high))["learning_rate"]
+    assert isinstance(real, skopt_space.Real)
+    assert (real.low, real.high) == (low, high)
+
+
+@ignore_convergence
+@pytest.mark.parametrize("sizes", [[8, 16], [1], [5, "auto"]])
+def test_explicit_batch_sizes_are_the_ones_searched(sizes):
+    # a list used to be read as True: the default [32, 128] was searched instead
+    for kind in ("grid", "random"):
+        for space in search_space("all", kind, batch_size=sizes):
+            if space["optimizer"] == ["gd"]:
+                assert "batch_size" not in space
+            else:
+                assert space["batch_size"] == sizes
+    X, y = regression_data(n_samples=60)
+    search = GridSearchCV(GradientRegressor(max_iter=2, tol=None),
+                          search_space("sgd", batch_size=sizes), cv=2).fit(X, y)
+    assert sorted(map(str, set(search.cv_results_["param_batch_size"]))) == sorted(
+        map(str, sizes))
+    skopt_space = pytest.importorskip("skopt.space")
+    dimension = search_space("adam", "bayes", batch_size=sizes)["batch_size"]
+    assert isinstance(dimension, skopt_space.Categorical)
+    assert list(dimension.categories) == sizes
+
+
+def test_batch_size_false_or_true():
+    assert "batch_size" not in search_space("adam", batch_size=False)
+    assert search_space("adam", batch_size=True)["batch_size"] == [32, 128]
+    assert search_space("adam", batch_size=np.True_)["batch_size"] == [32, 128]

@@ -1,0 +1,231 @@
+"""The argparse parser of ``sk-gradopt`` and the types of its arguments.
+
+Each subcommand is one :class:`Subcommand` in :data:`SUBCOMMANDS`: its name,
+help texts and a function that adds its own flags. A new subcommand adds an
+entry here and its runner to ``RUNNERS`` in :mod:`sk_gradopt.cli`.
+"""
+
+import argparse
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .._optimizers import OPTIMIZERS
+from .data import DATASETS, MAX_INFERRED_CLASSES, TASKS
+
+SEARCHES = ("grid", "random", "bayes", "halving")
+
+#: The largest seed NumPy takes (``random_state`` is a 32-bit unsigned integer).
+MAX_SEED = 2**32 - 1
+
+
+def number(kind, expected, *, low=None, high=None, open_interval=False, words=None,
+           valid=None):
+    """An argparse ``type`` that reads one number and checks its range.
+
+    Parameters
+    ----------
+    kind : {int, float}
+        What to read the text as.
+    expected : str
+        What a valid value is, for the message: ``"X is not {expected}"``.
+    low, high : int or float, default=None
+        Bounds; None for none.
+    open_interval : bool, default=False
+        Whether the bounds themselves are excluded.
+    words : dict of str to object, default=None
+        Words (matched case-insensitively) that stand for a value, e.g.
+        ``{"none": None}``.
+    valid : callable, default=None
+        A further check of the value, e.g. ``lambda n: n != 0``.
+
+    Returns
+    -------
+    callable
+        ``text -> value``; raises :class:`argparse.ArgumentTypeError` with
+        the message ``"{text} is not {expected}"``.
+    """
+
+    def parse(text):
+        if words and text.strip().lower() in words:
+            return words[text.strip().lower()]
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {expected}") from None
+        outside = (
+            not math.isfinite(value)
+            or (low is not None and (value <= low if open_interval else value < low))
+            or (high is not None and (value >= high if open_interval else value > high))
+            or (valid is not None and not valid(value))
+        )
+        if outside:
+            raise argparse.ArgumentTypeError(f"{text} is not {expected}")
+        return value
+
+    parse.__name__ = f"{kind.__name__}_value"
+    return parse
+
+
+positive_int = number(int, "an integer >= 1", low=1)
+seed = number(int, f"an integer from 0 to {MAX_SEED}", low=0, high=MAX_SEED)
+cv_folds = number(int, "a number of folds >= 2 (cross-validation needs two)", low=2)
+n_jobs = number(int, "a count of parallel jobs: a positive integer, or -1 for all cores",
+                valid=lambda n: n != 0)
+fraction = number(float, "a fraction between 0 and 1 (exclusive)", low=0, high=1,
+                  open_interval=True)
+tol = number(float, "a number >= 0, or 'none'", low=0, words={"none": None})
+batch_size = number(int, "an integer >= 1, or 'auto'", low=1, words={"auto": "auto"})
+_rate = number(float, "a positive number", low=0, open_interval=True)
+
+
+def learning_rate(text):
+    """``0.01`` (every optimizer) or ``adam=0.01``: ``(name or "all", rate)``."""
+    name, sep, rate = text.rpartition("=")
+    name = name.strip() if sep else "all"
+    if name not in ("all", *OPTIMIZERS):
+        raise argparse.ArgumentTypeError(
+            f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}, "
+            "as NAME=RATE, or a bare RATE for all"
+        )
+    return name, _rate(rate)
+
+
+# ----------------------------------------------------------- the flags
+
+
+def add_data_arguments(parser):
+    """The data, fit and output flags of every subcommand."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--dataset", choices=DATASETS, default="diabetes",
+        help="built-in dataset, no download (default: %(default)s)",
+    )
+    source.add_argument(
+        "--csv", metavar="FILE",
+        help="your own table: a CSV file with a header row and numeric feature "
+             "columns (needs --target; reading it needs pandas)",
+    )
+    parser.add_argument("--target", metavar="COLUMN", help="the target column of --csv")
+    parser.add_argument(
+        "--task", choices=TASKS,
+        help="regression or classification; inferred when not given (text "
+             f"labels or at most {MAX_INFERRED_CLASSES} integer values: classification)",
+    )
+    parser.add_argument("--test-size", type=fraction, default=0.25, metavar="FRACTION",
+                        help="held-out fraction (default: %(default)s)")
+    parser.add_argument("--max-iter", type=positive_int, default=500, metavar="N",
+                        help="epoch budget of every fit (default: %(default)s)")
+    parser.add_argument("--tol", type=tol, default=1e-4,
+                        help="stopping tolerance of every fit; 'none' runs exactly "
+                             "--max-iter epochs (default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=0, metavar="N",
+                        help="random_state of the split, the data and the fits, "
+                             f"0 to {MAX_SEED} (default: %(default)s)")
+    parser.add_argument(
+        "--backend", choices=("numpy", "cupy"), default="numpy",
+        help="array backend of the estimators; cupy trains on an NVIDIA GPU "
+             "(default: %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="print the results as JSON on stdout")
+
+
+def add_compare_arguments(parser):
+    """The flags of ``sk-gradopt compare``."""
+    add_data_arguments(parser)
+    plot = parser.add_mutually_exclusive_group()
+    plot.add_argument("--plot", metavar="FILE",
+                      help="image of the loss curves: a file (.png when it has no "
+                           "extension) or an existing folder, which gets "
+                           "loss_curves.png (default: loss_curves.png)")
+    plot.add_argument("--no-plot", action="store_true", help="write no image")
+    parser.add_argument(
+        "--learning-rate", metavar="[NAME=]RATE", type=learning_rate, action="append",
+        help="learning rate of one optimizer (adam=0.01), or of all (0.01); "
+             "repeatable. Defaults suit standard-scaled data.",
+    )
+    parser.add_argument("--batch-size", type=batch_size, default="auto", metavar="N|auto",
+                        help="mini-batch size of sgd, momentum, rmsprop and adam "
+                             "(default: %(default)s = min(200, n_samples))")
+
+
+def add_tune_arguments(parser):
+    """The flags of ``sk-gradopt tune``."""
+    add_data_arguments(parser)
+    parser.add_argument("--search", choices=SEARCHES, default="grid",
+                        help="GridSearchCV, RandomizedSearchCV, scikit-optimize's "
+                             "BayesSearchCV or HalvingGridSearchCV over epochs "
+                             "(default: %(default)s)")
+    parser.add_argument("--n-iter", type=positive_int, metavar="N",
+                        help="candidates sampled in total by random and bayes "
+                             "(default: 20; bayes needs at least one per optimizer)")
+    parser.add_argument("--cv", type=cv_folds, default=3, metavar="N",
+                        help="cross-validation folds (default: %(default)s)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=1, metavar="N",
+                        help="parallel fits; -1 uses all cores (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar on stderr (there is none when stderr "
+                             "is not a terminal)")
+
+
+# -------------------------------------------------------- subcommands
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One subcommand of ``sk-gradopt``: its name, help and flags."""
+
+    name: str
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+
+
+SUBCOMMANDS = (
+    Subcommand(
+        "compare", "fit the five optimizers with the same budget and compare them",
+        "Fit gd, sgd, momentum, rmsprop and adam on the same data with the same "
+        "epoch budget and seed; print a table of the final training objective, "
+        "test score, epochs, wall time and status, and plot the loss curves.",
+        add_compare_arguments,
+    ),
+    Subcommand(
+        "tune", "search the optimizers and their learning rates by cross-validation",
+        "Search over the optimizer and its learning rate with cross-validation; "
+        "print the best settings, the best CV score and the number of fits.",
+        add_tune_arguments,
+    ),
+)
+
+
+def build_parser():
+    """The argparse parser of ``sk-gradopt``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsing sets ``command`` to the subcommand's name (None without one).
+    """
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sk-gradopt",
+        description="Race and tune the gradient optimizers of GradientRegressor "
+                    "and GradientClassifier on a dataset.",
+        epilog="Exit codes: 0 success, 2 bad arguments or input.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for sub in SUBCOMMANDS:
+        sub.add_arguments(commands.add_parser(sub.name, help=sub.help,
+                                              description=sub.description))
+    return parser
+
+
+def check_arguments(parser, args):
+    """The checks that span several flags; exits with 2 through ``parser.error``."""
+    if getattr(args, "csv", None) is not None and args.target is None:
+        parser.error("--csv needs --target COLUMN, the column to predict")
+    if getattr(args, "target", None) is not None and args.csv is None:
+        parser.error("--target only applies with --csv FILE")

@@ -1,0 +1,96 @@
+"""What the subcommands share: the error type, exit codes and small helpers.
+
+``compare`` and ``tune`` import from here and from :mod:`.data`, never from
+each other.
+"""
+
+import importlib
+import importlib.util
+import math
+
+import numpy as np
+
+from .._array_api import import_cupy
+from .._classifier import GradientClassifier
+from .._regressor import GradientRegressor
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: ``compare`` and ``tune`` fix the loss and the penalty to the estimators'
+#: defaults with this ``alpha`` (``penalty="l2"``).
+ALPHA = 1e-4
+
+
+class CLIError(Exception):
+    """Bad arguments or input: printed as one line on stderr, exit code 2."""
+
+
+def has_module(name):
+    """Whether ``name`` can be imported, without importing it."""
+    return importlib.util.find_spec(name) is not None
+
+
+def optional_import(name, *, needed_by, extra, package=None):
+    """Import the optional dependency ``name``, or fail with an install hint.
+
+    Parameters
+    ----------
+    name : str
+        The module to import, e.g. ``"pandas"``.
+    needed_by : str
+        What needs it, for the message, e.g. ``"--csv data.csv"``.
+    extra : str
+        The extra of sk-gradopt that installs it, e.g. ``"csv"``.
+    package : str, default=None
+        The distribution's name where it differs from ``name``.
+
+    Returns
+    -------
+    module
+        The imported module.
+
+    Raises
+    ------
+    CLIError
+        If ``name`` is not installed.
+    """
+    if not has_module(name):
+        raise CLIError(
+            f"{needed_by} needs {package or name}: pip install 'sk-gradopt[{extra}]'."
+        )
+    return importlib.import_module(name)
+
+
+def estimator_class(task):
+    """GradientRegressor for ``"regression"``, GradientClassifier otherwise."""
+    return GradientRegressor if task == "regression" else GradientClassifier
+
+
+def backend_params(backend):
+    """``{"backend": backend}``, after checking that CuPy can run for ``"cupy"``."""
+    if backend == "cupy":
+        try:
+            import_cupy()
+        except ImportError as exc:
+            raise CLIError(f"--backend cupy: {exc}") from exc
+    return {"backend": backend}
+
+
+def score_name(task):
+    """The name of the estimators' ``score``: R^2 or accuracy."""
+    return "R^2" if task == "regression" else "accuracy"
+
+
+def jsonable(value):
+    """``value`` with NumPy scalars as Python numbers and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,319 @@
+"""Bad inputs get a clear error: a table of cases, each with what it must raise.
+
+Each :class:`Case` runs one call (the command line with some arguments, the
+command line on a CSV file, ``search_space``, or any other call) and names
+the error it must end with and a fragment of its message:
+
+* ``error`` an exception type: the call raises it, with ``fragment`` in its
+  message;
+* ``error`` an int: the command line exits with that code, printing one
+  ``error:`` line (with ``fragment``) on stderr, nothing on stdout and no
+  traceback.
+
+The cases come in families, with variants of each defect (other values,
+other lines and columns), so that a fix at the right depth is checked, not
+only the instance first reported. To add cases, append to :data:`CASES`
+(the helpers :func:`cli`, :func:`csv` and :func:`space` build the calls).
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+import pytest
+
+from sk_gradopt import OPTIMIZERS, search_space
+from sk_gradopt.cli import main
+
+USAGE = 2  # the command line's exit code for bad arguments or input
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input.
+
+    Parameters
+    ----------
+    id : str
+        The test id.
+    call : callable
+        ``call(tmp_path)`` runs the bad input (``tmp_path``: a fresh folder,
+        also the current one). For the command line, it returns the exit code.
+    error : type or int
+        The exception type it raises, or the command line's exit code.
+    fragment : str
+        A part of the message.
+    """
+
+    id: str
+    call: Callable
+    error: Union[type, int]
+    fragment: str
+
+
+def cli(*argv):
+    """A call of ``sk-gradopt ARGV``: returns the exit code."""
+
+    def call(tmp_path):
+        try:
+            return main(list(argv))
+        except SystemExit as exc:  # argparse
+            return exc.code
+
+    return call
+
+
+def csv(text, *argv, target="y", command="compare"):
+    """A call of ``sk-gradopt COMMAND --csv data.csv --target TARGET ARGV``."""
+
+    def call(tmp_path):
+        path = tmp_path / "data.csv"
+        path.write_text(text, encoding="utf-8")
+        no_plot = ["--no-plot"] if command == "compare" else []
+        return cli(command, "--csv", str(path), "--target", target, *no_plot, *argv)(tmp_path)
+
+    return call
+
+
+def space(*args, **kwargs):
+    """A call of ``search_space(*args, **kwargs)``."""
+    return lambda tmp_path: search_space(*args, **kwargs)
+
+
+def table(header, rows, sep=","):
+    """CSV text: a header and rows of cells."""
+    return "\n".join(sep.join(map(str, row)) for row in [header, *rows]) + "\n"
+
+
+def numeric_rows(n_rows=20, n_columns=3, seed=0):
+    """Rows of random floats, with a few digits (readable in messages)."""
+    rng = np.random.default_rng(seed)
+    return [[f"{v:.3f}" for v in row] for row in rng.normal(size=(n_rows, n_columns))]
+
+
+CASES = []
+
+# --------------------------------------------- CSV: a bad cell in a numeric target
+# The defect: one such cell turned the column into text labels (a 60-class
+# "classification" that exited 0), or gave a StopIteration with --task
+# regression. Now: an error naming the line, with or without --task.
+
+BAD_TARGET_CELLS = ["NA", "nan", "NaN", "?", "-", "inf", "-inf", "Infinity", "", "N/A",
+                    "null", "None", "#N/A", "1e400"]
+for i, cell in enumerate(BAD_TARGET_CELLS):
+    row = [2, 9, 20][i % 3]  # the first, a middle or the last data row
+    column = i % 3  # the target is the first, middle or last column
+    rows = numeric_rows(20, 3, seed=i)
+    rows[row - 1][column] = cell
+    header = ["a", "b", "c"]
+    header[column] = "y"
+    what = "is empty" if cell == "" else f"holds {cell!r}"
+    for task in ([], ["--task", "regression"], ["--task", "classification"]):
+        if task and task[1] == "classification" and i % 2:
+            continue  # half the tokens are enough there
+        CASES.append(Case(
+            f"csv-target-{cell or 'empty'}-line{row + 1}-col{column}-{'-'.join(task[1:]) or 'inferred'}",
+            csv(table(header, rows), *task), USAGE,
+            f"line {row + 1}: the target column 'y' {what}",
+        ))
+
+# integer class labels with one missing cell: the same error, not a class "?"
+for cell in ["?", "NA", "-"]:
+    rows = [[i, i % 5, i % 3] for i in range(30)]
+    rows[12][2] = cell
+    CASES.append(Case(f"csv-label-{cell}", csv(table(["a", "b", "y"], rows)), USAGE,
+                      f"line 14: the target column 'y' holds {cell!r}, a missing value"))
+
+# --task regression on text labels: an error that shows one (was a StopIteration)
+CASES.append(Case(
+    "csv-text-target-as-regression",
+    csv(table(["a", "y"], [[i, ["cat", "dog", "nan"][i % 3]] for i in range(12)]),
+        "--task", "regression"),
+    USAGE, "--task regression needs a numeric target, but column 'y' holds 'cat'",
+))
+CASES.append(Case(
+    "csv-continuous-target-as-classification",
+    csv(table(["a", "y"], [[i, i / 4] for i in range(12)]), "--task", "classification"),
+    USAGE, "--task classification needs class labels, but column 'y' holds continuous",
+))
+
+# --------------------------------------------------- CSV: bad feature cells
+
+BAD_FEATURE_CELLS = [
+    ("x", "holds 'x', which is not a number"),
+    ("1,5", "holds '1,5', which is not a number"),  # a decimal comma, ';'-separated
+    ("NA", "has a missing value ('NA')"),
+    ("?", "has a missing value ('?')"),
+    ("", "has a missing value."),
+    ("inf", "holds 'inf', which is not a finite float64 number"),
+    ("-Infinity", "holds '-Infinity', which is not a finite float64 number"),
+    ("1e400", "holds '1e400', which is not a finite float64 number"),
+]
+for i, (cell, message) in enumerate(BAD_FEATURE_CELLS):
+    rows = numeric_rows(12, 4, seed=10 + i)
+    row, column = [1, 6, 12][i % 3], i % 3
+    rows[row - 1][column] = cell
+    sep = ";" if "," in cell else ","
+    CASES.append(Case(
+        f"csv-feature-{cell or 'empty'}",
+        csv(table(["a", "b", "c", "y"], rows, sep=sep)), USAGE,
+        f"line {row + 1}: column {'abc'[column]!r} {message}",
+    ))
+
+# ------------------------------------------------------ CSV: the file's shape
+
+CSV_SHAPES = [
+    ("empty", "", "is empty: expected a header row"),
+    ("blank-lines", "\n\n  \n", "is empty"),
+    ("header-only", "a,b,y\n", "has a header but no data rows"),
+    ("no-such-target", "a,b\n1,2\n", "--target 'y' is not a column of"),
+    ("only-the-target", "y\n1\n2\n", "only the target column 'y'"),
+    ("short-row", "a,b,y\n1,2,3\n4,5\n", "line 3: 2 fields where the header has 3"),
+    ("long-row", "a,b,y\n1,2,3,4\n", "line 2: 4 fields where the header has 3"),
+    ("long-row-after-blanks", "\n\na,b,y\n1,2,3\n\n4,5,6,7\n",
+     "line 6: 4 fields where the header has 3"),
+    ("short-row-after-blanks", "a;b;y\n\n1;2;3\n;;\n4\n",
+     "line 5: 1 fields where the header has 3"),
+    ("unclosed-quote", 'a,b,y\n1,"2,3\n', "is not a readable CSV file"),
+    ("empty-target-of-labels", "a,y\n1,cat\n2,\n3,dog\n", "line 3: the target column 'y' is empty"),
+    ("too-few-rows", "a,y\n1,0\n2,1\n", "too few for a train/test split"),
+]
+for name, text, fragment in CSV_SHAPES:
+    CASES.append(Case(f"csv-{name}", csv(text), USAGE, fragment))
+CASES.append(Case("csv-missing-file", cli("compare", "--csv", "nope.csv", "--target", "y"),
+                  USAGE, "--csv nope.csv: no such file."))
+CASES.append(Case("csv-is-a-folder", cli("compare", "--csv", ".", "--target", "y"),
+                  USAGE, "--csv . is a directory"))
+
+# ---------------------------- values too large to standardize (not "contains NaN")
+
+for i, (value, column) in enumerate([("1e300", 0), ("-1e300", 1), ("1e200", 2),
+                                     ("1.7e308", 0)]):
+    rows = numeric_rows(30, 4, seed=20 + i)
+    rows[5 + i][column] = value
+    for command in ("compare", "tune"):
+        CASES.append(Case(
+            f"overflow-feature-{value}-{command}",
+            csv(table(["a", "b", "c", "y"], rows), command=command), USAGE, f"column {'abc'[column]!r} holds values up to {abs(float(value)):.3g} "
+                   "in absolute value, too large to standardize",
+        ))
+rows = numeric_rows(30, 3, seed=30)
+rows[3][2] = "3e300"
+CASES.append(Case("overflow-target", csv(table(["a", "b", "y"], rows)), USAGE,
+                  "the target column 'y' holds values up to 3e+300 in absolute value, "
+                  "too large to standardize"))
+
+
+# ------------------------------------------------------------- arguments
+
+SEED = "is not an integer from 0 to 4294967295"
+ARGUMENTS = [
+    ("seed-negative", ["compare", "--seed", "-1"], f"argument --seed: -1 {SEED}"),
+    ("seed-huge", ["compare", "--seed", "99999999999"], f"--seed: 99999999999 {SEED}"),
+    ("seed-2**32", ["tune", "--seed", str(2**32)], f"--seed: 4294967296 {SEED}"),
+    ("seed-text", ["compare", "--seed", "abc"], f"--seed: 'abc' {SEED}"),
+    ("seed-float", ["tune", "--seed", "1.5"], f"--seed: '1.5' {SEED}"),
+    ("max-iter-0", ["compare", "--max-iter", "0"], "--max-iter: 0 is not an integer >= 1"),
+    ("max-iter-negative", ["tune", "--max-iter", "-3"], "--max-iter: -3 is not an integer >= 1"),
+    ("max-iter-text", ["compare", "--max-iter", "ten"], "'ten' is not an integer >= 1"),
+    ("test-size-0", ["compare", "--test-size", "0"], "0 is not a fraction between 0 and 1"),
+    ("test-size-1", ["compare", "--test-size", "1"], "1 is not a fraction between 0 and 1"),
+    ("test-size-1.5", ["tune", "--test-size", "1.5"], "1.5 is not a fraction between 0 and 1"),
+    ("test-size-nan", ["compare", "--test-size", "nan"], "nan is not a fraction"),
+    ("tol-negative", ["compare", "--tol", "-1"], "--tol: -1 is not a number >= 0, or 'none'"),
+    ("tol-inf", ["compare", "--tol", "inf"], "--tol: inf is not a number >= 0"),
+    ("tol-text", ["tune", "--tol", "tight"], "--tol: 'tight' is not a number >= 0"),
+    ("cv-1", ["tune", "--cv", "1"], "--cv: 1 is not a number of folds >= 2"),
+    ("cv-0", ["tune", "--cv", "0"], "--cv: 0 is not a number of folds >= 2"),
+    ("n-jobs-0", ["tune", "--n-jobs", "0"], "--n-jobs: 0 is not a count of parallel jobs"),
+    ("n-iter-0", ["tune", "--n-iter", "0"], "--n-iter: 0 is not an integer >= 1"),
+    ("batch-size-0", ["compare", "--batch-size", "0"], "0 is not an integer >= 1, or 'auto'"),
+    ("batch-size-text", ["compare", "--batch-size", "big"], "'big' is not an integer >= 1"),
+    ("learning-rate-unknown", ["compare", "--learning-rate", "newton=1"],
+     "unknown optimizer 'newton'"),
+    ("learning-rate-0", ["compare", "--learning-rate", "adam=0"], "0 is not a positive number"),
+    ("learning-rate-negative", ["compare", "--learning-rate", "-1"],
+     "-1 is not a positive number"),
+    ("learning-rate-inf", ["compare", "--learning-rate", "sgd=inf"],
+     "inf is not a positive number"),
+    ("learning-rate-nan", ["compare", "--learning-rate", "gd=nan"],
+     "nan is not a positive number"),
+    ("learning-rate-text", ["compare", "--learning-rate", "adam=fast"],
+     "'fast' is not a positive number"),
+    ("no-plot-and-plot", ["compare", "--no-plot", "--plot", "x.png"],
+     "argument --plot: not allowed with argument --no-plot"),
+    ("plot-and-no-plot", ["compare", "--plot", "x", "--no-plot"],
+     "argument --no-plot: not allowed with argument --plot"),
+    ("plot-bad-extension", ["compare", "--plot", "curves.xyz"],
+     "matplotlib cannot write '.xyz' files"),
+    ("plot-missing-folder", ["compare", "--plot", "no/such/folder/x.png"], "does not exist"),
+    ("plot-missing-folder-slash", ["compare", "--plot", "out/"],
+     "the folder out/ does not exist"),
+    ("csv-without-target", ["compare", "--csv", "x.csv"], "--csv needs --target COLUMN"),
+    ("target-without-csv", ["tune", "--target", "y"], "--target only applies with --csv"),
+    ("dataset-and-csv", ["compare", "--dataset", "iris", "--csv", "x.csv"],
+     "not allowed with argument"),
+    ("dataset-task-mismatch", ["compare", "--dataset", "diabetes", "--task", "classification"],
+     "--dataset diabetes is a regression dataset"),
+    ("unknown-dataset", ["compare", "--dataset", "mnist"], "invalid choice: 'mnist'"),
+    ("unknown-search", ["tune", "--search", "newton"], "invalid choice: 'newton'"),
+    ("no-command", [], "usage: sk-gradopt"),
+]
+for n_iter in range(1, len(OPTIMIZERS)):
+    ARGUMENTS.append((
+        f"bayes-n-iter-{n_iter}", ["tune", "--search", "bayes", "--n-iter", str(n_iter)],
+        f"--search bayes --n-iter {n_iter} is fewer than the 5 optimizers: BayesSearchCV "
+        f"searches one sub-space per optimizer, so {', '.join(OPTIMIZERS[n_iter:])} would "
+        "not be searched at all. Give --n-iter 5 or more.",
+    ))
+for name, argv, fragment in ARGUMENTS:
+    CASES.append(Case(f"arg-{name}", cli(*argv), USAGE, fragment))
+
+# --------------------------------------------------------- search_space
+
+LEARNING_RATE = "learning_rate must be None or a pair (low, high) of numbers with 0 < low"
+for name, value in [
+    ("huge-int", (1, 10**400)), ("zero-low", (0, 1)), ("negative", (-1, 1)),
+    ("equal", (1, 1)), ("reversed", (2, 1)), ("inf-high", (1e-3, math.inf)),
+    ("nan", (math.nan, 1)), ("text", ("a", 1)), ("scalar", 0.1), ("triple", (1, 2, 3)),
+    ("bool", (True, 2)), ("string", "0.1"), ("underflow-to-zero", (1e-400, 1)),
+]:
+    for kind in ("grid", "random"):
+        CASES.append(Case(f"space-learning-rate-{name}-{kind}",
+                          space("gd", kind, learning_rate=value), ValueError, LEARNING_RATE))
+
+BATCH_SIZE = "batch_size must be True (search the default batch sizes), False"
+for name, value in [("empty", []), ("zero", [0]), ("negative", [-8]), ("float", [8.5]),
+                    ("text", ["big"]), ("int", 32), ("string", "32"), ("bool-in-list", [True]),
+                    ("none", None), ("mixed", [8, 0])]:
+    CASES.append(Case(f"space-batch-size-{name}", space("sgd", batch_size=value),
+                      ValueError, BATCH_SIZE))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    if isinstance(case.error, int):
+        code = case.call(tmp_path)
+        out, err = capsys.readouterr()
+        assert code == case.error, err
+        assert out == ""
+        assert "Traceback" not in err
+        errors = [line for line in err.splitlines() if "error:" in line]
+        if case.fragment.startswith("usage"):
+            assert case.fragment in err
+        else:
+            assert len(errors) == 1, err
+            assert case.fragment in errors[0], errors[0]
+    else:
+        with pytest.raises(case.error) as info:
+            case.call(tmp_path)
+        assert case.fragment in str(info.value)
+
+
+def test_the_table_has_a_case_per_family():
+    families = {case.id.split("-")[0] for case in CASES}
+    assert families == {"csv", "overflow", "arg", "space"}
+    assert len({case.id for case in CASES}) == len(CASES)  # ids are unique
