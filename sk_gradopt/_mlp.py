@@ -24,9 +24,11 @@ def _with_default(text, name, value):
 
 
 _MLP_PARAMETERS = """\
-hidden_layer_sizes : array-like of int, default=(100,)
+hidden_layer_sizes : array-like of int, int or str, default=(100,)
         The number of units of each hidden layer: ``(64, 32)`` is two hidden
-        layers. The model structure is a hyperparameter like the others.
+        layers. The model structure is a hyperparameter like the others. A
+        string of comma-separated sizes (``"64,32"``) is read the same way,
+        for searchers whose spaces hold no tuples (scikit-optimize).
 
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of the hidden layers. The output layer is affine: its raw
@@ -62,7 +64,7 @@ class BaseGradientMLP(BaseGradientEstimator):
 
     _parameter_constraints: dict = {
         **BaseGradientEstimator._parameter_constraints,
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), str],
         "activation": [StrOptions(set(ACTIVATIONS))],
     }
     _array_attributes = ("coefs_", "intercepts_")
@@ -72,11 +74,16 @@ class BaseGradientMLP(BaseGradientEstimator):
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str):  # "64,32": a searcher's (or a command line's) spelling
+            try:
+                sizes = [int(size) for size in sizes.split(",")]
+            except ValueError:
+                sizes = [sizes]
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+        if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be positive integers, one per hidden layer; "
-                f"got {self.hidden_layer_sizes!r}. For example (100,) or (64, 32)."
+                f"got {self.hidden_layer_sizes!r}. For example (100,), (64, 32) or \"64,32\"."
             )
         return [int(s) for s in sizes]
 

@@ -17,7 +17,9 @@ optimizer     parameters searched (besides ``optimizer`` itself)
 ``adam``      ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
 ============  ================================================================
 
-``schedule`` joins every space when asked for. ``eps`` (RMSprop, Adam) and
+``schedule`` joins every space when asked for, and so do the structure of
+a multi-layer perceptron (``hidden_layer_sizes``, ``activation``) for
+``GradientMLPRegressor`` / ``GradientMLPClassifier``. ``eps`` (RMSprop, Adam) and
 ``power_t`` (the ``"invscaling"`` schedule) stay at the estimator's values:
 they rarely matter, and every extra dimension costs a random or Bayesian
 search samples.
@@ -31,6 +33,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.stats import loguniform, uniform
 
+from ._models import ACTIVATIONS
 from ._optimizers import OPTIMIZERS
 from ._schedules import SCHEDULES
 
@@ -87,7 +90,8 @@ def _choices(values, kind, dimension):
     return list(values)
 
 
-def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension):
+def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
+               structure=None):
     """The space of one optimizer, without the prefix."""
     low, high = learning_rate or DEFAULT_LEARNING_RATES[optimizer]
     space = {
@@ -96,6 +100,8 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension):
     }
     if schedule:
         space["schedule"] = _choices(schedule, kind, dimension)
+    for name, values in (structure or {}).items():
+        space[name] = _choices(values, kind, dimension)
     if optimizer == "momentum":
         space["momentum"] = (
             [0.5, 0.9] if kind == "grid" else _uniform(0.5, 0.99, kind, dimension)
@@ -221,8 +227,49 @@ def _check_schedule(schedule):
     return list(dict.fromkeys(names))
 
 
+def _check_hidden_layer_sizes(hidden_layer_sizes, kind):
+    """Lists of tuples of positive ints (strings ``"64,32"`` for Bayes: skopt holds no tuples)."""
+    if hidden_layer_sizes is None:
+        return None
+    # A list of structures: a bare tuple of ints, (64, 32), would be ambiguous.
+    choices = list(hidden_layer_sizes) if isinstance(hidden_layer_sizes, list) else []
+    sizes = []
+    for choice in choices:
+        layers = (choice,) if isinstance(choice, Integral) else choice
+        if not (isinstance(layers, (list, tuple)) and layers and all(
+                isinstance(units, Integral) and not isinstance(units, bool) and units >= 1
+                for units in layers)):
+            sizes = None
+            break
+        sizes.append(tuple(int(units) for units in layers))
+    if not sizes:
+        raise ValueError(
+            f"hidden_layer_sizes={reprlib.repr(hidden_layer_sizes)} is not valid; use a "
+            "list of structures, each a tuple of positive layer sizes, e.g. "
+            "[(32,), (64, 64)] (one structure: [(64, 32)])."
+        )
+    sizes = list(dict.fromkeys(sizes))
+    if kind == "bayes":
+        return [",".join(map(str, layers)) for layers in sizes]
+    return sizes
+
+
+def _check_activation(activation):
+    if activation is None:
+        return None
+    names = [activation] if isinstance(activation, str) else list(activation)
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown or not names:
+        raise ValueError(
+            f"activation={activation!r} is not valid; use None, one of "
+            f"{', '.join(repr(name) for name in ACTIVATIONS)}, or a list of them."
+        )
+    return list(dict.fromkeys(names))
+
+
 def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
-                 batch_size=True, schedule=None):
+                 batch_size=True, schedule=None, hidden_layer_sizes=None,
+                 activation=None):
     """Search space over an optimizer's settings, for a scikit-learn searcher.
 
     Parameters
@@ -268,6 +315,19 @@ default="all"
         ``"adaptive"``, ``"cosine"``) to search in every space; None leaves
         the estimator's own.
 
+    hidden_layer_sizes : list of tuple of int or None, default=None
+        Structures of a multi-layer perceptron to search in every space,
+        e.g. ``[(32,), (64, 64)]``, for ``GradientMLPRegressor`` /
+        ``GradientMLPClassifier``; None leaves the estimator's own. For
+        ``kind="bayes"`` they are given as strings (``"64,64"``), which the
+        MLP estimators read the same way, because scikit-optimize's
+        ``Categorical`` cannot hold tuples.
+
+    activation : str, list of str or None, default=None
+        Hidden activations (``"relu"``, ``"tanh"``, ``"logistic"``,
+        ``"identity"``) of a multi-layer perceptron to search in every
+        space; None leaves the estimator's own.
+
     Returns
     -------
     space : dict or list of dict
@@ -280,8 +340,8 @@ default="all"
     ------
     ValueError
         If ``optimizer``, ``kind``, ``prefix``, ``learning_rate``,
-        ``batch_size`` or ``schedule`` is not valid; the message lists the
-        valid values.
+        ``batch_size``, ``schedule``, ``hidden_layer_sizes`` or
+        ``activation`` is not valid; the message lists the valid values.
     ImportError
         If ``kind="bayes"`` and scikit-optimize is not installed.
 
@@ -351,10 +411,17 @@ default="all"
     learning_rate = _check_learning_rate(learning_rate)
     batch_size = _check_batch_size(batch_size)
     schedule = _check_schedule(schedule)
+    structure = {
+        name: values for name, values in (
+            ("hidden_layer_sizes", _check_hidden_layer_sizes(hidden_layer_sizes, kind)),
+            ("activation", _check_activation(activation)),
+        ) if values is not None
+    }
     dimension = _import_skopt_space() if kind == "bayes" else None
 
     spaces = []
     for name in optimizers:
-        space = _one_space(name, kind, learning_rate, batch_size, schedule, dimension)
+        space = _one_space(name, kind, learning_rate, batch_size, schedule, dimension,
+                           structure)
         spaces.append({prefix + key: values for key, values in space.items()})
     return spaces if as_list else spaces[0]

@@ -260,6 +260,10 @@ ARGUMENTS = [
     ("unknown-search", ["tune", "--search", "newton"], "invalid choice: 'newton'"),
     ("no-command", [], "usage: sk-gradopt"),
 ]
+for text in ["0", "64,0", "-8", "64,,32", "wide", "64.5", ""]:
+    for command in ("compare", "tune"):
+        ARGUMENTS.append((f"hidden-{command}-{text or 'empty'}", [command, "--hidden", text],
+                          f"{text!r} is not a list of hidden layer sizes"))
 for n_iter in range(1, len(OPTIMIZERS)):
     ARGUMENTS.append((
         f"bayes-n-iter-{n_iter}", ["tune", "--search", "bayes", "--n-iter", str(n_iter)],
@@ -291,6 +295,91 @@ for name, value in [("empty", []), ("zero", [0]), ("negative", [-8]), ("float", 
                       ValueError, BATCH_SIZE))
 
 
+STRUCTURE = "hidden_layer_sizes="
+for name, value in [("empty", []), ("zero", [(0,)]), ("negative", [(8, -1)]),
+                    ("float", [(8.5,)]), ("text", ["wide"]), ("bare-tuple", (32, 16)),
+                    ("bool", [(True,)]), ("empty-layer", [()]), ("string", "32")]:
+    CASES.append(Case(f"space-hidden-{name}", space("adam", hidden_layer_sizes=value),
+                      ValueError, STRUCTURE))
+for name, value in [("unknown", "softplus"), ("empty", []), ("one-bad", ["relu", "gelu"])]:
+    CASES.append(Case(f"space-activation-{name}", space("adam", activation=value),
+                      ValueError, "activation="))
+
+# ------------------------------------------------------------ estimators
+
+
+def fit(Estimator, X=None, y=None, method="fit", **kwargs):
+    """A call that fits ``Estimator(**params)`` on small data (or the given)."""
+    params = {k: v for k, v in kwargs.items() if not k.startswith("fit_")}
+    fit_kwargs = {k[4:]: v for k, v in kwargs.items() if k.startswith("fit_")}
+
+    def call(tmp_path):
+        rng = np.random.default_rng(0)
+        data_X = rng.standard_normal((30, 3)) if X is None else X
+        data_y = (data_X[:, 0] > 0).astype(int) if y is None else y
+        return getattr(Estimator(**params), method)(data_X, data_y, **fit_kwargs)
+
+    return call
+
+
+def _estimator_cases():
+    from sk_gradopt import (GradientClassifier, GradientMLPClassifier,
+                            GradientMLPRegressor, GradientRegressor)
+
+    X = np.random.default_rng(1).standard_normal((30, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+    cases = []
+    for Estimator in (GradientRegressor, GradientClassifier, GradientMLPRegressor,
+                      GradientMLPClassifier):
+        name = Estimator.__name__
+        target = y if "Regressor" in name else None
+        for optimizer in ("newton", "Adam", "", "lbfgs"):
+            cases.append((f"{name}-optimizer-{optimizer or 'empty'}",
+                          fit(Estimator, X, target, optimizer=optimizer), ValueError,
+                          "'optimizer' parameter of"))
+        for value in (0, -1.0, float("nan"), "fast"):
+            cases.append((f"{name}-learning-rate-{value}",
+                          fit(Estimator, X, target, learning_rate=value), ValueError,
+                          "'learning_rate' parameter of"))
+        for bad in (np.nan, np.inf):
+            Xbad = X.copy()
+            Xbad[3, 1] = bad
+            cases.append((f"{name}-X-{bad}", fit(Estimator, Xbad, target), ValueError,
+                          "Input X contains"))
+        if "Regressor" in name:
+            for scale in (1e160, 1e300):
+                cases.append((f"{name}-huge-targets-{scale:g}",
+                              fit(Estimator, X, y * scale), ValueError,
+                              "not finite"))
+        else:
+            for weights in ({0: np.nan, 1: 1.0}, {0: -2.0}, {1: np.inf}):
+                cases.append((f"{name}-class-weight-{list(weights.values())[0]}",
+                              fit(Estimator, X, None, class_weight=weights), ValueError,
+                              "class_weight must give every class a finite"))
+            cases.append((f"{name}-partial-fit-without-classes",
+                          fit(Estimator, X, None, method="partial_fit"), ValueError,
+                          "classes must be passed on the first call"))
+        if "MLP" in name:
+            for sizes in ((0,), (8, -2), "8,x", (2.5,), ()):
+                cases.append((f"{name}-hidden-{sizes}",
+                              fit(Estimator, X, target, hidden_layer_sizes=sizes),
+                              (ValueError, TypeError), "hidden_layer_sizes"))
+            cases.append((f"{name}-activation-softplus",
+                          fit(Estimator, X, target, activation="softplus"), ValueError,
+                          "'activation' parameter of"))
+        else:
+            for bad in (np.nan, np.inf):
+                cases.append((f"{name}-coef-init-{bad}",
+                              fit(Estimator, X, target, fit_coef_init=np.array([1.0, bad, 0.0])
+                                  if "Regressor" in name else np.array([[1.0, bad, 0.0]])),
+                              ValueError, "coef_init"))
+    return cases
+
+
+for case_id, call, error, fragment in _estimator_cases():
+    CASES.append(Case(f"estimator-{case_id}", call, error, fragment))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input(case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -315,5 +404,5 @@ def test_bad_input(case, tmp_path, capsys, monkeypatch):
 
 def test_the_table_has_a_case_per_family():
     families = {case.id.split("-")[0] for case in CASES}
-    assert families == {"csv", "overflow", "arg", "space"}
+    assert families == {"csv", "overflow", "arg", "space", "estimator"}
     assert len({case.id for case in CASES}) == len(CASES)  # ids are unique

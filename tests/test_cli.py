@@ -585,3 +585,30 @@ def test_a_failed_search_is_summed_up_in_one_line():
                        "\"x.py\", line 1\nTypeError: the cause\n")
     assert tune._summary(error) == "All the 4 fits failed. ... TypeError: the cause"
     assert tune._summary(ValueError("one line")) == "one line"
+
+
+# ------------------------------------------------------------ --hidden
+
+
+def test_compare_hidden_races_the_optimizers_on_an_mlp(capsys):
+    result, _ = run_json(capsys, "compare", "--hidden", "8,4", "--dataset", "iris",
+                         "--max-iter", "30", "--no-plot")
+    assert [row["optimizer"] for row in result["results"]] == list(OPTIMIZERS)
+    for row in result["results"]:
+        assert row["status"] in (compare.NO_IMPROVEMENT, compare.MAX_ITER, compare.DIVERGED)
+        assert row["objective_gap"] is None  # a linear reference is no optimum of an MLP
+        assert len(row["loss_curve"]) >= 1
+    code, out, _ = run_main(capsys, "compare", "--hidden", "8", "--dataset", "iris",
+                            "--max-iter", "30", "--no-plot")
+    assert code == 0 and "linear baseline" in out and "none is called optimal" in out
+
+
+def test_tune_hidden_searches_an_mlp_step(capsys):
+    result, _ = run_json(capsys, "tune", "--hidden", "6", "--dataset", "iris",
+                         "--max-iter", "10", "--search", "random", "--n-iter", "5",
+                         "--no-progress")
+    assert result["best_params"]["optimizer"] in OPTIMIZERS
+    code, out, _ = run_main(capsys, "tune", "--hidden", "6", "--dataset", "iris",
+                            "--max-iter", "10", "--search", "random", "--n-iter", "5",
+                            "--no-progress")
+    assert code == 0 and "GradientMLPClassifier(hidden_layer_sizes=(6,)" in out

@@ -503,3 +503,41 @@ def test_batch_size_false_or_true():
     assert "batch_size" not in search_space("adam", batch_size=False)
     assert search_space("adam", batch_size=True)["batch_size"] == [32, 128]
     assert search_space("adam", batch_size=np.True_)["batch_size"] == [32, 128]
+
+
+def test_search_space_adds_the_mlp_structure_to_every_space():
+    spaces = search_space("all", "grid", prefix="mlp__", hidden_layer_sizes=[(8,), (16, 8)],
+                          activation=["relu", "tanh"])
+    for space in spaces:
+        assert space["mlp__hidden_layer_sizes"] == [(8,), (16, 8)]
+        assert space["mlp__activation"] == ["relu", "tanh"]
+    bayes = pytest.importorskip("skopt")
+    space = search_space("adam", "bayes", hidden_layer_sizes=[(8,), (16, 8)])
+    assert list(space["hidden_layer_sizes"].categories) == ["8", "16,8"]
+    assert bayes is not None
+
+
+@pytest.mark.parametrize("kind", ["grid", "random", "bayes"])
+def test_a_search_over_mlp_structures_fits_each_structure(kind):
+    pytest.importorskip("skopt")
+    from skopt import BayesSearchCV
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from sk_gradopt import GradientMLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = np.tanh(X[:, 0]) + X[:, 1] * X[:, 2]
+    space = search_space("adam", kind, learning_rate=(1e-2, 1e-1), batch_size=False,
+                         hidden_layer_sizes=[(4,), (8, 4)], activation=["tanh"])
+    est = GradientMLPRegressor(max_iter=5, tol=None, random_state=0)
+    Search = {"grid": GridSearchCV, "random": RandomizedSearchCV, "bayes": BayesSearchCV}[kind]
+    extra = {} if kind == "grid" else {"n_iter": 6, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = Search(est, space, cv=2, **extra).fit(X, y)
+    structures = {str(p["hidden_layer_sizes"]) for p in search.cv_results_["params"]}
+    assert structures <= {"(4,)", "(8, 4)", "4", "8,4"} and len(structures) == 2
+    n_layers = {GradientMLPRegressor(hidden_layer_sizes=p["hidden_layer_sizes"], max_iter=1)
+                .fit(X, y).n_layers_ for p in search.cv_results_["params"]}
+    assert n_layers == {3, 4}

@@ -79,6 +79,20 @@ batch_size = number(int, "an integer >= 1, or 'auto'", low=1, words={"auto": "au
 _rate = number(float, "a positive number", low=0, open_interval=True)
 
 
+def hidden_sizes(text):
+    """``64`` or ``64,32``: the hidden layer sizes of a multi-layer perceptron."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of hidden layer sizes: positive integers separated "
+            "by commas, such as 64 or 64,32"
+        )
+    return sizes
+
+
 def learning_rate(text):
     """``0.01`` (every optimizer) or ``adam=0.01``: ``(name or "all", rate)``."""
     name, sep, rate = text.rpartition("=")
@@ -111,6 +125,12 @@ def add_data_arguments(parser):
         "--task", choices=TASKS,
         help="regression or classification; inferred when not given (text "
              f"labels or at most {MAX_INFERRED_CLASSES} integer values: classification)",
+    )
+    parser.add_argument(
+        "--hidden", type=hidden_sizes, metavar="SIZES",
+        help="train a multi-layer perceptron (GradientMLPRegressor / "
+             "GradientMLPClassifier) with these hidden layer sizes, e.g. 64 or "
+             "64,32, instead of the linear model",
     )
     parser.add_argument("--test-size", type=fraction, default=0.25, metavar="FRACTION",
                         help="held-out fraction (default: %(default)s)")
@@ -212,7 +232,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="sk-gradopt",
         description="Race and tune the gradient optimizers of GradientRegressor "
-                    "and GradientClassifier on a dataset.",
+                    "and GradientClassifier (or, with --hidden, of the MLP "
+                    "estimators) on a dataset.",
         epilog="Exit codes: 0 success, 2 bad arguments or input.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._array_api import import_cupy
 from .._classifier import GradientClassifier
+from .._mlp import GradientMLPClassifier, GradientMLPRegressor
 from .._regressor import GradientRegressor
 
 EXIT_OK = 0
@@ -63,9 +64,21 @@ def optional_import(name, *, needed_by, extra, package=None):
     return importlib.import_module(name)
 
 
-def estimator_class(task):
-    """GradientRegressor for ``"regression"``, GradientClassifier otherwise."""
+def estimator_class(task, hidden=None):
+    """The estimator for ``task``: linear, or an MLP when ``hidden`` sizes are given."""
+    if hidden:
+        return GradientMLPRegressor if task == "regression" else GradientMLPClassifier
     return GradientRegressor if task == "regression" else GradientClassifier
+
+
+def model_params(hidden):
+    """The MLP's ``hidden_layer_sizes`` when ``--hidden`` is given, else nothing."""
+    return {"hidden_layer_sizes": tuple(hidden)} if hidden else {}
+
+
+def penalised_weights(est):
+    """The weight matrices the penalty acts on: ``coef_``, or an MLP's ``coefs_``."""
+    return list(est.coefs_) if hasattr(est, "coefs_") else [est.coef_]
 
 
 def backend_params(backend):

@@ -18,7 +18,7 @@ from sklearn.metrics import log_loss
 from .._array_api import to_numpy
 from .._optimizers import OPTIMIZERS
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class,
-                     has_module, jsonable, score_name)
+                     has_module, jsonable, model_params, penalised_weights, score_name)
 from .data import load_data
 
 #: Learning rate of each optimizer in ``compare``, per task, for standard-scaled
@@ -45,7 +45,7 @@ DEFAULT_PLOT = "loss_curves.png"
 
 
 def final_objective(est, X, y, task):
-    """Training objective at the final weights: mean loss + ``ALPHA * ||w||^2 / 2``.
+    """Training objective at the final weights: mean loss + ``ALPHA * ||W||^2 / 2``.
 
     The same quantity for every optimizer (the loss curve's points are the
     per-epoch averages over mini-batches), and for the reference solution.
@@ -56,8 +56,8 @@ def final_objective(est, X, y, task):
     else:
         proba = to_numpy(est.predict_proba(X))
         loss = float(log_loss(y, proba, labels=est.classes_))
-    coef = to_numpy(est.coef_)
-    return loss + 0.5 * ALPHA * float(np.sum(coef * coef))
+    squares = sum(float(np.sum(to_numpy(w) ** 2)) for w in penalised_weights(est))
+    return loss + 0.5 * ALPHA * squares
 
 
 def reference_solution(data):
@@ -113,15 +113,21 @@ def fit_status(stop, gap):
     """
     if stop == "diverged":
         return DIVERGED
-    if gap <= OPTIMAL_RTOL:
+    if gap is not None and gap <= OPTIMAL_RTOL:
         return OPTIMAL
     return MAX_ITER if stop == "max_iter" else NO_IMPROVEMENT
 
 
 def run_compare(data, *, learning_rates, max_iter, tol, seed, batch_size, extra_params,
-                reference):
-    """Fit each optimizer on ``data``; return ``(rows, fitted estimators)``."""
-    Estimator = estimator_class(data.task)
+                reference, hidden=None):
+    """Fit each optimizer on ``data``; return ``(rows, fitted estimators)``.
+
+    With ``hidden`` sizes the estimators are MLPs: the linear reference is
+    then a baseline, not the optimum of their objective, and no fit is
+    called optimal.
+    """
+    Estimator = estimator_class(data.task, hidden)
+    extra_params = {**extra_params, **model_params(hidden)}
     rows, fitted = [], {}
     for optimizer in OPTIMIZERS:
         est = Estimator(
@@ -140,7 +146,7 @@ def run_compare(data, *, learning_rates, max_iter, tol, seed, batch_size, extra_
         fitted[optimizer] = est
         objective = final_objective(est, data.X_train, data.y_train, data.task)
         stop = stopped_by(est, caught, max_iter)
-        gap = objective_gap(objective, reference["objective"])
+        gap = None if hidden else objective_gap(objective, reference["objective"])
         rows.append({
             "optimizer": optimizer,
             "learning_rate": learning_rates[optimizer],
@@ -264,7 +270,7 @@ def run(args):
     rows, fitted = run_compare(
         data, learning_rates=learning_rates, max_iter=args.max_iter, tol=args.tol,
         seed=args.seed, batch_size=args.batch_size, extra_params=extra,
-        reference=reference,
+        reference=reference, hidden=args.hidden,
     )
     if plot is not None:
         curves = plotted(rows, fitted)
@@ -293,14 +299,21 @@ def run(args):
     print()
     print(format_table(rows, data.task))
     print()
-    print(f"reference (exact minimiser, {reference['estimator']}): objective "
+    what = "linear baseline, the exact minimiser of the linear model" if args.hidden \
+        else "exact minimiser"
+    print(f"reference ({what}, {reference['estimator']}): objective "
           f"{reference['objective']:.5f}, test {score_name(data.task)} "
           f"{reference['test_score']:.4f}")
-    print(f"objective: mean training loss + {ALPHA:g} * ||coef||^2 / 2 at the final "
+    print(f"objective: mean training loss + {ALPHA:g} * ||W||^2 / 2 at the final "
           f"weights; test {score_name(data.task)} on the held-out part.")
-    print(f"status: '{OPTIMAL}' = objective at most {OPTIMAL_RTOL:.0%} above the "
-          f"reference; else why the fit stopped: '{NO_IMPROVEMENT}' (the tol rule), "
-          f"'{MAX_ITER}' or '{DIVERGED}' (learning rate too large).")
+    if args.hidden:
+        print(f"status: why the fit stopped: '{NO_IMPROVEMENT}' (the tol rule), "
+              f"'{MAX_ITER}' or '{DIVERGED}' (learning rate too large); an MLP's "
+              "optimum is unknown, so none is called optimal.")
+    else:
+        print(f"status: '{OPTIMAL}' = objective at most {OPTIMAL_RTOL:.0%} above the "
+              f"reference; else why the fit stopped: '{NO_IMPROVEMENT}' (the tol rule), "
+              f"'{MAX_ITER}' or '{DIVERGED}' (learning rate too large).")
     if plot is not None:
         print(f"loss curves written to {plot}")
     return EXIT_OK

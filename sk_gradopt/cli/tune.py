@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .._optimizers import OPTIMIZERS
 from .._search import search_space
-from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class,
+from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, model_params,
                      has_module, jsonable, optional_import, score_name)
 from .data import load_data
 
@@ -182,10 +182,10 @@ def run(args):
               f"optimizers: at most {n_iter} of the {len(OPTIMIZERS)} will be tried.",
               file=sys.stderr)
     data = load_data(args, scale_X=False)
-    Estimator = estimator_class(data.task)
+    Estimator = estimator_class(data.task, args.hidden)
     extra = backend_params(args.backend)
     step = Estimator(max_iter=args.max_iter, tol=args.tol, penalty="l2", alpha=ALPHA,
-                     random_state=args.seed, **extra)
+                     random_state=args.seed, **model_params(args.hidden), **extra)
     pipeline = make_pipeline(StandardScaler(), step)
     prefix = f"{pipeline.steps[-1][0]}__"
     cv = check_cv(args.cv, data.y_train, classifier=is_classifier(pipeline))
@@ -224,7 +224,8 @@ def run(args):
         print(json.dumps(jsonable(result), indent=2))
         return EXIT_OK
     print(f"sk-gradopt tune --search {args.search}: {data.describe()}")
-    print(f"StandardScaler + {Estimator.__name__}(max_iter={args.max_iter}), "
+    structure = f"hidden_layer_sizes={args.hidden}, " if args.hidden else ""
+    print(f"StandardScaler + {Estimator.__name__}({structure}max_iter={args.max_iter}), "
           f"{n_splits}-fold cross-validation, scored by {score_name(data.task)}")
     print()
     print("best settings:")
