@@ -537,8 +537,16 @@ def _endless_batches(data, config, rng):
 
 
 def _suggestion(rates, smoothed, skip_start, skip_end):
-    """The rate of the steepest fall of ``smoothed`` against ``log(rate)``, or None."""
+    """The rate of the steepest fall of ``smoothed`` against ``log(rate)``, or None.
+
+    Among the points left after skipping, only those up to the lowest
+    smoothed loss count: past it the steps overshoot, and a fall there is a
+    recovery from a spike, not progress.
+    """
     stop = len(smoothed) - skip_end
+    if stop - skip_start >= 3:
+        stop = min(stop, skip_start + 1 + int(np.argmin(smoothed[skip_start:stop])))
+        stop = max(stop, skip_start + 3)
     if stop - skip_start < 3:
         warnings.warn(
             f"The range test recorded {len(smoothed)} points: too few to suggest a "

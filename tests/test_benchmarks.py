@@ -32,6 +32,7 @@ EXPECTED = {
     "bench_memory.py": ({"case", "X_GB", "peak_GB", "peak_over_X", "fit_extra_over_X"},
                         {"targets"}),
     "bench_gpu.py": ({"problem", "device", "what"}, {"gpu", "targets"}),
+    "bench_lr.py": ({"section", "problem"}, {"summary"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).

@@ -284,9 +284,22 @@ def test_suggestion_is_the_steepest_fall_after_the_skipped_points(regression):
     X, y = regression
     result = lr_range_test(GradientRegressor(optimizer="gd", penalty=None), X, y,
                            skip_start=7, skip_end=3)
-    part = slice(7, len(result.losses_) - 3)
-    slopes = np.gradient(result.smoothed_losses_[part], np.log(result.learning_rates_[part]))
-    assert result.suggestion_ == result.learning_rates_[part][np.argmin(slopes)]
+    smoothed, rates = result.smoothed_losses_, result.learning_rates_
+    stop = 7 + 1 + np.argmin(smoothed[7:len(smoothed) - 3])  # up to the lowest point
+    slopes = np.gradient(smoothed[7:stop], np.log(rates[7:stop]))
+    assert result.suggestion_ == rates[7:stop][np.argmin(slopes)]
+
+
+def test_a_fall_after_the_lowest_point_is_not_suggested():
+    # falls to 0.2 at index 20, spikes, falls steeply again from the spike:
+    # the steepest fall before the lowest point is suggested.
+    from sk_gradopt._lr import _suggestion
+
+    rates = np.logspace(-4, 1, 40)
+    curve = np.concatenate([np.linspace(1.0, 0.2, 21), [0.9, 0.3, 0.25], np.linspace(0.3, 2, 16)])
+    curve[12] -= 0.05  # the steepest fall before the minimum is around index 11-12
+    assert rates[21 + 1] != _suggestion(rates, curve, 5, 2)
+    assert _suggestion(rates, curve, 5, 2) in (rates[11], rates[13])
 
 
 def test_stops_once_the_loss_exceeds_the_factor_of_the_best(regression):
