@@ -57,6 +57,9 @@ ADAPTIVE_AUTO_LEARNING_RATE = 1e-3
 #: memory-bound matrix-vector passes of power iteration.
 EXACT_MAX_FEATURES = 256
 
+#: The weighted Gram matrix is accumulated over blocks of rows of about this size.
+GRAM_BLOCK_BYTES = 2**22
+
 #: Power iteration stops when the estimate moves by less than this, relatively.
 POWER_ITERATION_TOL = 1e-3
 
@@ -163,12 +166,23 @@ def lambda_max(X, sample_weight=None, *, fit_intercept=True, exact=None,
 
 
 def _gram_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept):
-    """Exactly: ``eigvalsh`` of the small Gram matrix, on the host."""
+    """Exactly: ``eigvalsh`` of the small Gram matrix, on the host.
+
+    With sample weights, the weighted rows are formed a block at a time
+    (about ``GRAM_BLOCK_BYTES``), never a weighted copy of X.
+    """
     if sample_weight is None:
         gram, column_sums = X.T @ X, xp.sum(X, axis=0)
     else:
-        weighted = X * sample_weight[:, None]
-        gram, column_sums = X.T @ weighted, xp.sum(weighted, axis=0)
+        n_samples, n_features = X.shape
+        rows = max(1, GRAM_BLOCK_BYTES // (8 * n_features))
+        gram, column_sums = 0.0, 0.0
+        for start in range(0, n_samples, rows):
+            stop = min(start + rows, n_samples)  # no out-of-bounds slices
+            block = X[start:stop, ...]
+            weighted = block * sample_weight[start:stop, None]
+            gram = gram + block.T @ weighted
+            column_sums = column_sums + xp.sum(weighted, axis=0)
     gram = to_numpy(gram).astype(np.float64)
     if fit_intercept:
         column_sums = to_numpy(column_sums).astype(np.float64)
@@ -409,8 +423,8 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
     >>> model = make_pipeline(StandardScaler(), GradientRegressor(optimizer="sgd"))
     >>> result = lr_range_test(model, X, y / y.std(), random_state=0)
-    >>> float(result.learning_rates_[0]), bool(result.stopped_early_)
-    (1e-07, True)
+    >>> len(result.losses_), float(result.learning_rates_[0])
+    (100, 1e-07)
     >>> 0.01 < result.suggestion_ < 2.0
     True
     """

@@ -94,11 +94,24 @@ def test_power_iteration_is_a_lower_bound_that_converges():
     assert_allclose(estimates[-1], want, rtol=1e-3)
 
 
+def test_weighted_gram_in_blocks_of_rows(regression, monkeypatch):
+    import sk_gradopt._lr as lr
+
+    X, _ = regression
+    sw = np.random.default_rng(0).uniform(0, 3, X.shape[0])
+    monkeypatch.setattr(lr, "GRAM_BLOCK_BYTES", 8 * X.shape[1] * 7)  # blocks of 7 rows
+    assert_allclose(lambda_max(X, sw, exact=True), gram_lambda_max(X, sw), rtol=1e-12)
+
+
 def test_lambda_max_on_array_api_strict(regression):
     X, _ = regression
     Xs = xps.asarray(X, device=DEVICE)
+    sw = np.random.default_rng(0).uniform(0, 3, X.shape[0])
+    sws = xps.asarray(sw, device=DEVICE)
     for exact in (True, False):
         assert_allclose(lambda_max(Xs, exact=exact), lambda_max(X, exact=exact), rtol=1e-12)
+        assert_allclose(lambda_max(Xs, sws, exact=exact), lambda_max(X, sw, exact=exact),
+                        rtol=1e-12)
 
 
 def test_lipschitz_constant_is_c_lambda_max_plus_l2(regression):
@@ -360,7 +373,7 @@ def test_pipeline_transforms_X_with_its_first_steps(regression):
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_every_optimizer_gives_a_falling_then_rising_curve(binary, optimizer):
+def test_every_optimizer_learns_along_the_ramp(binary, optimizer):
     X, y = binary
     clf = GradientClassifier(optimizer=optimizer, batch_size=32, random_state=0,
                              max_grad_norm=10.0, weight_decay=1e-3, warmup_steps=5)
