@@ -32,8 +32,8 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import clone
 from array_api_compat import device as array_device
+from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ._array_api import to_numpy

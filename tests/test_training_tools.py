@@ -18,7 +18,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
-from sk_gradopt._penalties import Penalty, decay_weights
+from sk_gradopt._penalties import decay_weights
 from sk_gradopt._schedules import scheduled_learning_rate, warmup_factor
 from sk_gradopt._training import clip_grad_norm
 from sk_gradopt._tree import Layer
