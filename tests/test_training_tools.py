@@ -231,16 +231,18 @@ def multinomial_log_loss(torch, raw, Y):
     return -(Y * torch.log_softmax(raw, dim=1)).sum(dim=1)
 
 
-def estimator_batches(optimizer, n_samples, n_epochs):
+def estimator_batches(optimizer, n_samples, n_epochs, rng=None):
     """The rows of each step of a fit with ``shuffle=True``, drawn independently.
 
-    ``check_random_state(SEED)`` draws one permutation per epoch; batch ``k``
-    is its rows ``[k * BATCH_SIZE, (k + 1) * BATCH_SIZE)``. ``"gd"`` takes
-    every row in order, without drawing.
+    The estimator's generator (``check_random_state(SEED)``; pass ``rng``
+    where the model drew its initial weights from it first, as the MLP does)
+    draws one permutation per epoch; batch ``k`` is its rows ``[k *
+    BATCH_SIZE, (k + 1) * BATCH_SIZE)``. ``"gd"`` takes every row in order,
+    without drawing.
     """
     if optimizer == "gd":
         return [np.arange(n_samples)] * n_epochs
-    rng = np.random.RandomState(SEED)
+    rng = np.random.RandomState(SEED) if rng is None else rng
     steps = []
     for _ in range(n_epochs):
         order = rng.permutation(n_samples)
