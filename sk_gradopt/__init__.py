@@ -6,13 +6,15 @@ perceptrons) take ``optimizer=`` among
 full-batch gradient descent (``"gd"``), mini-batch SGD (``"sgd"``),
 ``"momentum"``, ``"rmsprop"`` and ``"adam"``; the optimizer and its settings
 are hyperparameters to tune with scikit-learn's searchers, over the ready-made
-spaces of ``search_space``.
+spaces of ``search_space``; ``lr_range_test`` draws the loss against the
+learning rate.
 """
 
 from ._classifier import GradientClassifier
+from ._lr import lr_range_test
 from ._mlp import GradientMLPClassifier, GradientMLPRegressor
 from ._optimizers import OPTIMIZERS
-from ._plotting import LossCurveDisplay
+from ._plotting import LossCurveDisplay, LRRangeTestDisplay
 from ._regressor import GradientRegressor
 from ._search import search_space
 
@@ -21,8 +23,10 @@ __all__ = [
     "GradientMLPClassifier",
     "GradientMLPRegressor",
     "GradientRegressor",
+    "LRRangeTestDisplay",
     "LossCurveDisplay",
     "OPTIMIZERS",
+    "lr_range_test",
     "search_space",
 ]
 __version__ = "0.1.0"

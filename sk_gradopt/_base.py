@@ -8,8 +8,9 @@ set from the :class:`~sk_gradopt._training.Progress` it returns, at the end,
 so that a failed call leaves the estimator as it was.
 
 Subclasses provide the model (``_make_model``, ``_initial_params``, the layout
-of the fitted parameters in ``_params_attributes`` / ``_params_from_attributes``)
-and the targets (``_encode_targets``, ``_loss_function``).
+of the fitted parameters in ``_params_attributes`` / ``_params_from_attributes``,
+and ``_inverse_lipschitz`` for ``learning_rate="auto"`` where the model has a
+bound) and the targets (``_encode_targets``, ``_loss_function``).
 """
 
 import copy
@@ -46,6 +47,7 @@ from ._array_api import (
     off_host,
     to_numpy,
 )
+from ._lr import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
 from ._schedules import SCHEDULES
@@ -58,9 +60,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "schedule": [StrOptions(set(SCHEDULES))],
         "power_t": [Interval(Real, 0, None, closed="left")],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
         "rho": [Interval(Real, 0, 1, closed="left")],
@@ -89,6 +94,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     _y_on_device: bool = True
     # The fitted attributes that hold arrays (moved by ``to_numpy``), with ``_opt_state``.
     _array_attributes: tuple = ()
+    # The loop ``fit`` runs; the learning-rate range test runs its ramp instead, on a clone.
+    _train = staticmethod(train)
 
     def __init__(
         self,
@@ -118,6 +125,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         verbose,
         warm_start,
         backend,
+        warmup_steps=0,
+        max_grad_norm=None,
+        weight_decay=0.0,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -144,6 +154,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.warmup_steps = warmup_steps
+        self.max_grad_norm = max_grad_norm
+        self.weight_decay = weight_decay
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -246,7 +259,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
         if first_call:
             self._rng = check_random_state(self.random_state)
-        config = self._training_config()
+        config = self._training_config(self._base_learning_rate(data, first_call))
         early_stopping = self.early_stopping and not partial
         if first_call:
             # The model's random draws (an MLP's weights) come first, as in sklearn.
@@ -262,18 +275,53 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         callbacks = Callbacks.begin(
             self, n_epochs, X, y, sample_weight, self._params_attributes
         )
-        progress = train(
+        progress = self._train(
             data, validation, progress, config, rng=self._rng, n_epochs=n_epochs,
             stopping=not partial, zero_init=zero_init, callbacks=callbacks,
         )
         self._set_progress(progress)
+        self.learning_rate_ = config.learning_rate
         if callbacks is not None:
             callbacks.end(callbacks.context, progress.params)
         return self
 
-    def _training_config(self):
+    def _base_learning_rate(self, data, first_call):
+        """The base learning rate: ``learning_rate``, or what ``"auto"`` is on ``data``.
+
+        ``"auto"`` is ``1e-3`` for ``"rmsprop"`` and ``"adam"``, and ``1 / L``
+        (``_inverse_lipschitz``) for the others, times ``1 - momentum`` for
+        ``"momentum"``. ``partial_fit`` keeps the value of its first call.
+        """
+        if not isinstance(self.learning_rate, str):
+            return float(self.learning_rate)
+        if not first_call:
+            return self.learning_rate_
+        if self.optimizer in ("rmsprop", "adam"):
+            return ADAPTIVE_AUTO_LEARNING_RATE
+        rate = self._inverse_lipschitz(data)
+        if self.optimizer == "momentum":
+            rate *= 1.0 - float(self.momentum)
+        return rate
+
+    def _inverse_lipschitz(self, data):
+        """``1 / L`` on ``data``, L the Lipschitz constant of the objective's gradient.
+
+        The hook of ``learning_rate="auto"`` for ``"gd"``, ``"sgd"`` and
+        ``"momentum"``: models with a bound implement it; the others say so.
+        """
+        raise ValueError(
+            f"learning_rate='auto' has no value for {type(self).__name__} with "
+            f"optimizer={self.optimizer!r}: for 'gd', 'sgd' and 'momentum' it is 1/L, "
+            "L the Lipschitz constant of the gradient, which is known for the linear "
+            "models only. Run sk_gradopt.lr_range_test(estimator, X, y), read a "
+            "learning rate off its curve and pass it, or use optimizer='adam' or "
+            "'rmsprop', whose 'auto' is 1e-3."
+        )
+
+    def _training_config(self, learning_rate):
         """The :class:`~sk_gradopt._training.Config` of the loop, from the parameters.
 
+        ``learning_rate`` is the base rate (see ``_base_learning_rate``).
         Hyperparameters are cast to Python floats: NumPy scalars (from
         ``RandomizedSearchCV``, say) would turn float32 arithmetic into float64.
         """
@@ -287,7 +335,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 beta_2=float(self.beta_2), eps=float(self.eps),
             ),
             optimizer_name=self.optimizer,
-            learning_rate=float(self.learning_rate),
+            learning_rate=float(learning_rate),
             schedule=self.schedule,
             power_t=float(self.power_t),
             max_iter=self.max_iter,
@@ -296,6 +344,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             verbose=self.verbose,
+            warmup_steps=self.warmup_steps,
+            max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
+            weight_decay=float(self.weight_decay),
         )
 
     def _progress(self, xp):

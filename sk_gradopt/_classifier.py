@@ -287,12 +287,15 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         learning_rate=0.01,
         schedule="constant",
         power_t=0.25,
+        warmup_steps=0,
         momentum=0.9,
         nesterov=False,
         rho=0.99,
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        max_grad_norm=None,
+        weight_decay=0.0,
         batch_size="auto",
         max_iter=1000,
         tol=1e-4,
@@ -319,7 +322,8 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
             validation_fraction=validation_fraction, penalty=penalty,
             alpha=alpha, l1_ratio=l1_ratio,
             shuffle=shuffle, random_state=random_state, verbose=verbose,
-            warm_start=warm_start, backend=backend,
+            warm_start=warm_start, backend=backend, warmup_steps=warmup_steps,
+            max_grad_norm=max_grad_norm, weight_decay=weight_decay,
         )
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight

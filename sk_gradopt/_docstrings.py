@@ -11,8 +11,13 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
         is textbook per-sample SGD); ``"momentum"``, ``"rmsprop"`` and
         ``"adam"`` use mini-batches too. Update rules follow ``torch.optim``.
 
-    learning_rate : float, default=0.01
-        Step size (the base of the schedule), > 0.
+    learning_rate : float or "auto", default=0.01
+        Step size (the base of the schedule), > 0. ``"auto"``: ``1 / L``
+        for ``"gd"`` and ``"sgd"``, with L the Lipschitz constant of the
+        gradient of the objective on the training data (the full-batch L,
+        also for mini-batches; see the user guide), and ``(1 - momentum) /
+        L`` for ``"momentum"``; ``1e-3`` (torch's default) for ``"rmsprop"``
+        and ``"adam"``. The value used is ``learning_rate_``.
 
     schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
         Learning-rate schedule. ``"invscaling"``: ``learning_rate / (t + 1) **
@@ -23,6 +28,11 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
 
     power_t : float, default=0.25
         Exponent of the ``"invscaling"`` schedule.
+
+    warmup_steps : int, default=0
+        Linear warmup: the rate of optimizer step ``t`` (from 0) is
+        multiplied by ``min(1, (t + 1) / warmup_steps)``, on top of the
+        schedule (torch's ``LambdaLR`` with that factor). 0 is no warmup.
 
     momentum : float, default=0.9
         Momentum ``mu`` of ``optimizer="momentum"``: ``b = mu * b + g``.
@@ -39,6 +49,19 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
 
     eps : float, default=1e-8
         Stabiliser added to the denominator of RMSprop and Adam.
+
+    max_grad_norm : float or None, default=None
+        Clip the gradient of each step (the penalty's included) to this
+        global L2 norm over all the parameters, before the optimizer: ``g *
+        min(1, max_grad_norm / (||g|| + 1e-6))``, as torch's
+        ``clip_grad_norm_``. None: no clipping.
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay: before each optimizer step, the coefficients
+        (never the intercepts) are multiplied by ``1 - lr_t * weight_decay``,
+        ``lr_t`` the step's learning rate. With ``"adam"`` this is
+        ``torch.optim.AdamW``. Unlike ``alpha``, it is not part of the
+        objective (see the user guide).
 
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)``. Ignored by
@@ -107,7 +130,11 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
         GPU with this one argument. Needs CuPy and a CUDA GPU."""
 
 FITTED_ATTRIBUTES = """\
-n_iter_ : int
+learning_rate_ : float
+        The base learning rate used: ``learning_rate``, or its value for
+        ``"auto"`` (computed by ``fit`` and by the first ``partial_fit``).
+
+    n_iter_ : int
         Epochs run by the last ``fit`` (cumulated over ``partial_fit`` calls).
 
     t_ : int

@@ -4,7 +4,9 @@ from array_api_compat import array_namespace, device
 from sklearn.utils.validation import check_array
 
 from ._base import BaseGradientEstimator
+from ._lr import lipschitz_constant, loss_curvature
 from ._models import init_linear, linear_model
+from ._penalties import Penalty
 from ._tree import Layer
 
 
@@ -60,6 +62,19 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
             layer = layer._replace(intercept=xp.broadcast_to(intercept, (n_outputs,)))
             zero_init = False
         return (layer,), zero_init
+
+    def _inverse_lipschitz(self, data):
+        """``1 / L`` of the objective on ``data`` (:func:`~sk_gradopt._lr.lipschitz_constant`).
+
+        Decoupled weight decay acts in the step like an l2 penalty of the same
+        strength, so it counts in ``L`` too. A flat objective (``L = 0``) gets 1.
+        """
+        penalty = Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio))
+        lipschitz = lipschitz_constant(
+            data.X, data.sample_weight, curvature=loss_curvature(self.loss, data.Y.shape[1]),
+            l2=penalty.l2 + float(self.weight_decay), fit_intercept=self.fit_intercept,
+        )
+        return 1.0 / lipschitz if lipschitz > 0 else 1.0
 
     def _params_attributes(self, params):
         """``coef_`` (n_outputs, n_features) and ``intercept_`` (n_outputs,) of ``params``."""

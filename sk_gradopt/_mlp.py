@@ -189,12 +189,15 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         learning_rate=0.001,
         schedule="constant",
         power_t=0.25,
+        warmup_steps=0,
         momentum=0.9,
         nesterov=False,
         rho=0.99,
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        max_grad_norm=None,
+        weight_decay=0.0,
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
@@ -219,7 +222,8 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
-            backend=backend,
+            backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
+            weight_decay=weight_decay,
         ))
         self.epsilon = epsilon
 
@@ -318,12 +322,15 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         learning_rate=0.001,
         schedule="constant",
         power_t=0.25,
+        warmup_steps=0,
         momentum=0.9,
         nesterov=False,
         rho=0.99,
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        max_grad_norm=None,
+        weight_decay=0.0,
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
@@ -348,7 +355,8 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
-            backend=backend,
+            backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
+            weight_decay=weight_decay,
         ))
         self.class_weight = class_weight
 

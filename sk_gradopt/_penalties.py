@@ -8,7 +8,8 @@ the gradient, the ``l1`` part is applied by soft-thresholding after each step
 
 The penalty acts on the ``coef`` leaves of the parameter tree (every weight
 matrix of every layer) and never on the intercepts: that is the one place
-where "the intercept is not penalised" is decided.
+where "the intercept is not penalised" is decided. Decoupled weight decay
+(:func:`decay_weights`, not part of the objective) shrinks the same leaves.
 """
 
 from typing import NamedTuple
@@ -66,3 +67,25 @@ class Penalty(NamedTuple):
     def _shrink(self, coef, step):
         xp = array_namespace(coef)
         return xp.sign(coef) * xp.maximum(xp.abs(coef) - step * self.l1, 0.0)
+
+
+def decay_weights(params, factor):
+    """Decoupled weight decay: every ``coef`` times ``factor``; the intercepts never decay.
+
+    The training step passes ``factor = 1 - learning_rate * weight_decay``
+    (``torch.optim.AdamW``, with the intercepts in a parameter group whose
+    ``weight_decay`` is 0). This is the one place that says which leaves
+    decay: the ``coef`` leaves, the same as the penalty's.
+
+    Parameters
+    ----------
+    params : tuple of Layer
+        The parameters.
+    factor : float
+        What every weight is multiplied by.
+
+    Returns
+    -------
+    tuple of Layer
+    """
+    return tuple(layer._replace(coef=layer.coef * factor) for layer in params)

@@ -1,11 +1,11 @@
-"""Loss curves of fitted estimators, following scikit-learn's Display API."""
+"""Loss curves of fitted estimators and of the learning-rate range test, in scikit-learn's Display API."""
 
 import math
 from numbers import Real
 
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
-__all__ = ["LossCurveDisplay"]
+__all__ = ["LRRangeTestDisplay", "LossCurveDisplay"]
 
 
 def _check_matplotlib(caller_name):
@@ -294,3 +294,173 @@ def _default_names(estimators):
     if len(set(names)) < len(names):
         names = [f"{name} #{i}" for i, name in enumerate(names, start=1)]
     return names
+
+
+class LRRangeTestDisplay:
+    """The loss against the learning rate, from the learning-rate range test.
+
+    Create it with :meth:`from_estimator` (which runs
+    :func:`~sk_gradopt.lr_range_test`) or with the ``plot()`` method of the
+    test's result; the constructor takes the curve itself. :meth:`plot`
+    draws the smoothed loss as a solid line on a logarithmic learning-rate
+    axis, the raw losses faintly in the same colour, and the suggested rate
+    as a point on the curve. Call it several times with the same ``ax`` to
+    compare optimizers.
+
+    Parameters
+    ----------
+    learning_rates : array-like of shape (n_points,)
+        The learning rates, increasing.
+    losses : array-like of shape (n_points,)
+        The loss after each step.
+    smoothed_losses : array-like of shape (n_points,), default=None
+        The smoothed losses; None draws ``losses`` alone.
+    suggestion : float or None, default=None
+        The suggested learning rate, one of ``learning_rates``.
+    name : str, default=None
+        Legend name.
+
+    Attributes
+    ----------
+    line_ : matplotlib.lines.Line2D
+        The smoothed curve (the raw one without ``smoothed_losses``).
+    raw_line_ : matplotlib.lines.Line2D or None
+        The raw losses, when drawn alongside the smoothed curve.
+    suggestion_marker_ : matplotlib.lines.Line2D or None
+        The point at the suggested rate.
+    ax_ : matplotlib.axes.Axes
+        The axes the curve is drawn on.
+    figure_ : matplotlib.figure.Figure
+        The figure of ``ax_``.
+
+    See Also
+    --------
+    LossCurveDisplay : The loss per epoch of fitted estimators.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_gradopt import GradientRegressor, LRRangeTestDisplay
+    >>> X, y = make_regression(n_samples=100, n_features=3, noise=1.0, random_state=0)
+    >>> display = LRRangeTestDisplay.from_estimator(
+    ...     GradientRegressor(optimizer="gd"), X, y / y.std(), min_lr=1e-4, num_steps=40)
+    >>> display.ax_.get_xscale()
+    'log'
+    """
+
+    def __init__(self, learning_rates, losses, smoothed_losses=None, suggestion=None,
+                 name=None):
+        self.learning_rates = learning_rates
+        self.losses = losses
+        self.smoothed_losses = smoothed_losses
+        self.suggestion = suggestion
+        self.name = name
+
+    def plot(self, ax=None, *, name=None, log_scale=False, raw=True, suggestion=True,
+             line_kwargs=None):
+        """Draw the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        name : str, default=None
+            Legend name; None uses the ``name`` given to the constructor.
+        log_scale : bool, default=False
+            Use a logarithmic loss axis.
+        raw : bool, default=True
+            Draw the raw losses faintly behind the smoothed curve.
+        suggestion : bool, default=True
+            Mark the suggested learning rate, where there is one.
+        line_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
+            curve.
+
+        Returns
+        -------
+        display : LRRangeTestDisplay
+            This display, with ``ax_``, ``figure_``, ``line_``,
+            ``raw_line_`` and ``suggestion_marker_`` set.
+        """
+        _check_matplotlib(f"{type(self).__name__}.plot")
+        rates = _curve(self.learning_rates, "learning_rates")
+        losses = _curve(self.losses, "losses")
+        smoothed = None
+        if self.smoothed_losses is not None:
+            smoothed = _curve(self.smoothed_losses, "smoothed_losses")
+        for what, values in (("losses", losses), ("smoothed_losses", smoothed)):
+            if values is not None and len(values) != len(rates):
+                raise ValueError(
+                    f"{what} has {len(values)} values but there are {len(rates)} "
+                    "learning rates; pass one per learning rate."
+                )
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(layout="constrained")
+        name = self.name if name is None else name
+        kwargs = {"label": name if name is not None else "loss", **(line_kwargs or {})}
+        (self.line_,) = ax.plot(rates, losses if smoothed is None else smoothed, **kwargs)
+        color = self.line_.get_color()
+        self.raw_line_ = None
+        if raw and smoothed is not None:
+            (self.raw_line_,) = ax.plot(rates, losses, color=color, alpha=0.3, linewidth=0.8)
+        self.suggestion_marker_ = None
+        if suggestion and self.suggestion is not None:
+            curve = losses if smoothed is None else smoothed
+            index = min(range(len(rates)), key=lambda i: abs(rates[i] - self.suggestion))
+            (self.suggestion_marker_,) = ax.plot(
+                [rates[index]], [curve[index]], marker="o", color=color, linestyle="none"
+            )
+        ax.set_xscale("log")
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_xlabel("learning rate (log scale)")
+        ax.set_ylabel("loss (log scale)" if log_scale else "loss")
+        ax.legend()
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, ax=None, name=None, log_scale=False,
+                       raw=True, suggestion=True, line_kwargs=None, **kwargs):
+        """Run the learning-rate range test on an estimator and draw its curve.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            An estimator of sk_gradopt, or a Pipeline ending in one; it is
+            not modified (the test runs on a clone).
+        X : array of shape (n_samples, n_features)
+            Training data.
+        y : array of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        name : str, default=None
+            Legend name; None uses the estimator's ``optimizer``.
+        log_scale : bool, default=False
+            Use a logarithmic loss axis.
+        raw : bool, default=True
+            Draw the raw losses faintly behind the smoothed curve.
+        suggestion : bool, default=True
+            Mark the suggested learning rate.
+        line_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
+            curve.
+        **kwargs
+            Passed to :func:`~sk_gradopt.lr_range_test` (``min_lr``,
+            ``max_lr``, ``num_steps``, ``random_state``...).
+
+        Returns
+        -------
+        display : LRRangeTestDisplay
+            The display, drawn.
+        """
+        from ._lr import lr_range_test
+
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        result = lr_range_test(estimator, X, y, **kwargs)
+        return result.plot(ax=ax, name=name, log_scale=log_scale, raw=raw,
+                           suggestion=suggestion, line_kwargs=line_kwargs)

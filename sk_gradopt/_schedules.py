@@ -1,9 +1,16 @@
-"""Learning-rate schedules.
+"""Learning-rate schedules and warmup: the rate of every optimizer step.
 
 ``"constant"``, ``"invscaling"`` and ``"cosine"`` are pure functions of the
 step and epoch counters. ``"adaptive"`` is constant here: the training loop
 divides the base learning rate by 5 each time the stopping rule would
-otherwise stop (as ``SGDRegressor(learning_rate="adaptive")`` does).
+otherwise stop (as ``SGDRegressor(learning_rate="adaptive")`` does). A
+callable schedule ``factor(step)`` multiplies the base rate, as
+``torch.optim.lr_scheduler.LambdaLR`` does (the learning-rate range test
+ramps the rate that way). Linear warmup multiplies whichever schedule.
+
+:func:`scheduled_learning_rate` is the one place where the rate of a step is
+computed; the training loop reaches it through
+:meth:`~sk_gradopt._training.Config.learning_rate_at`.
 """
 
 import math
@@ -11,13 +18,34 @@ import math
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 
 
-def scheduled_learning_rate(schedule, base, *, step, epoch, max_iter, power_t):
+def warmup_factor(step, warmup_steps):
+    """``min(1, (step + 1) / warmup_steps)``: linear warmup (1 without warmup).
+
+    Parameters
+    ----------
+    step : int
+        Optimizer steps taken so far (the first step is step 0).
+    warmup_steps : int
+        Length of the warmup; 0 is none.
+
+    Returns
+    -------
+    float
+    """
+    if step + 1 >= warmup_steps:
+        return 1.0
+    return (step + 1) / warmup_steps
+
+
+def scheduled_learning_rate(schedule, base, *, step, epoch, max_iter, power_t,
+                            warmup_steps=0):
     """The learning rate of the next optimizer step.
 
     Parameters
     ----------
-    schedule : {"constant", "invscaling", "adaptive", "cosine"}
-        The schedule.
+    schedule : {"constant", "invscaling", "adaptive", "cosine"} or callable
+        The schedule; a callable ``factor(step) -> float`` gives
+        ``base * factor(step)`` (torch's ``LambdaLR``).
     base : float
         The base learning rate (for ``"adaptive"``, the current one).
     step : int
@@ -28,14 +56,33 @@ def scheduled_learning_rate(schedule, base, *, step, epoch, max_iter, power_t):
         The epoch budget ``"cosine"`` anneals over.
     power_t : float
         The exponent of ``"invscaling"``.
+    warmup_steps : int, default=0
+        Linear warmup: the scheduled rate times
+        ``min(1, (step + 1) / warmup_steps)``; 0 is none.
 
     Returns
     -------
     float
         ``base`` for ``"constant"``/``"adaptive"``,
         ``base / (step + 1) ** power_t`` for ``"invscaling"``, and
-        ``base * (1 + cos(pi * epoch / max_iter)) / 2`` for ``"cosine"``.
+        ``base * (1 + cos(pi * epoch / max_iter)) / 2`` for ``"cosine"``;
+        times the warmup factor during the first ``warmup_steps`` steps.
+
+    Examples
+    --------
+    >>> [scheduled_learning_rate("constant", 1.0, step=t, epoch=0, max_iter=1,
+    ...                          power_t=0.5, warmup_steps=4) for t in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
     """
+    rate = _scheduled(schedule, base, step, epoch, max_iter, power_t)
+    if step + 1 < warmup_steps:
+        rate *= warmup_factor(step, warmup_steps)
+    return rate
+
+
+def _scheduled(schedule, base, step, epoch, max_iter, power_t):
+    if callable(schedule):
+        return base * schedule(step)
     if schedule == "invscaling":
         try:
             return base / (step + 1) ** power_t

@@ -15,6 +15,17 @@ The objective is
 (``s`` the sample weights). A mini-batch ``B`` estimates its gradient as
 ``sum_{i in B} s_i * grad_i / (|B| * mean(s))``, which is unbiased and exact
 for a full batch.
+
+One step (:func:`gradient_step`) at learning rate ``lr_t``
+(:meth:`Config.learning_rate_at`: the schedule times the warmup) is
+
+1. the gradient of the batch loss, plus the gradient of the penalty's l2 part;
+2. clipping to a global L2 norm of at most ``max_grad_norm`` (torch's
+   ``clip_grad_norm_``);
+3. decoupled weight decay ``coef *= 1 - lr_t * weight_decay`` (coef leaves
+   only, :func:`~sk_gradopt._penalties.decay_weights`);
+4. the optimizer's direction ``d`` and ``params -= lr_t * d``;
+5. the proximal step of the penalty's l1 part.
 """
 
 import math
@@ -28,8 +39,8 @@ from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 from sklearn.exceptions import ConvergenceWarning
 
-from ._optimizers import GradientTransformation
-from ._penalties import Penalty
+from ._optimizers import GradientTransformation, namespace
+from ._penalties import Penalty, decay_weights
 from ._schedules import scheduled_learning_rate
 from ._tree import tree_leaves, tree_map
 
@@ -37,6 +48,7 @@ __all__ = [
     "Config",
     "Data",
     "Progress",
+    "clip_grad_norm",
     "gradient_step",
     "objective",
     "train",
@@ -94,6 +106,21 @@ class Config:
     tol: Any  # float or None
     n_iter_no_change: int
     verbose: int = 0
+    warmup_steps: int = 0
+    max_grad_norm: Any = None  # float or None
+    weight_decay: float = 0.0
+
+    def learning_rate_at(self, base, *, step, epoch):
+        """The learning rate of optimizer step ``step`` (from 0), in epoch ``epoch`` (from 0).
+
+        The one function for the rate of a step: the schedule from the base
+        rate ``base`` (the estimator's ``learning_rate``, its ``"auto"`` value,
+        or what ``"adaptive"`` made of it), times the warmup factor.
+        """
+        return scheduled_learning_rate(
+            self.schedule, base, step=step, epoch=epoch, max_iter=self.max_iter,
+            power_t=self.power_t, warmup_steps=self.warmup_steps,
+        )
 
     def batch_size_for(self, n_samples):
         """The number of rows of a mini-batch of data of ``n_samples`` rows."""
@@ -213,8 +240,8 @@ def batches(data, batch_size, shuffle, rng):
 
 
 def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalty,
-                  learning_rate, mean_weight):
-    """One optimizer step on one batch.
+                  learning_rate, mean_weight, max_grad_norm=None, weight_decay=0.0):
+    """One optimizer step on one batch (the steps of the module docstring).
 
     Returns ``(params, state, loss)``: the new parameters and optimizer
     state, and the per-sample losses of the batch (times the sample weights)
@@ -225,9 +252,28 @@ def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalt
         params, batch.X, batch.Y, batch.sample_weight, loss_fn, scale
     )
     grads = penalty.add_gradient(grads, params)
+    if max_grad_norm is not None:
+        grads = clip_grad_norm(grads, max_grad_norm)
+    if weight_decay:
+        params = decay_weights(params, 1.0 - learning_rate * weight_decay)
     direction, opt_state = optimizer.update(grads, opt_state)
     params = tree_map(lambda p, d: p - learning_rate * d, params, direction)
     return penalty.prox(params, learning_rate), opt_state, loss
+
+
+def clip_grad_norm(grads, max_norm):
+    """``grads`` scaled to a global L2 norm of at most ``max_norm``, as torch's ``clip_grad_norm_``.
+
+    Every leaf is multiplied by ``min(1, max_norm / (||g|| + 1e-6))``, with
+    ``||g||`` the L2 norm of all the leaves together (intercepts included).
+    The factor stays a 0-d array in the namespace of the gradient: no
+    device-to-host read.
+    """
+    leaves = tree_leaves(grads)
+    xp = namespace(leaves[0])
+    total = xp.sqrt(sum(xp.sum(g * g) for g in leaves))
+    factor = xp.clip(max_norm / (total + 1e-6), max=1.0)
+    return tree_map(lambda g: g * factor, grads)
 
 
 def objective(config, data, params, *, with_penalty=True):
@@ -274,14 +320,12 @@ def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_l
     batch_losses = []  # summed every 64 batches, not every batch
     n_steps = 0
     for batch in batches(data, config.batch_size_for(data.n_samples), config.shuffle, rng):
-        lr = scheduled_learning_rate(
-            config.schedule, base_lr, step=step + n_steps, epoch=epoch,
-            max_iter=config.max_iter, power_t=config.power_t,
-        )
+        lr = config.learning_rate_at(base_lr, step=step + n_steps, epoch=epoch)
         params, opt_state, batch_loss = gradient_step(
             params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
             optimizer=config.optimizer, penalty=config.penalty,
             learning_rate=lr, mean_weight=mean_weight,
+            max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
         )
         batch_losses.append(batch_loss)
         if len(batch_losses) == 64:

@@ -33,6 +33,7 @@ EXPECTED = {
                         {"targets"}),
     "bench_gpu.py": ({"problem", "device", "what"}, {"gpu", "targets"}),
     "bench_mlp.py": ({"dtype", "model", "epoch_ms"}, {"targets"}),
+    "bench_lr.py": ({"section", "problem"}, {"summary"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).

@@ -55,10 +55,12 @@ def test_html_builds_without_warnings_and_runs_the_gallery(tree):
     assert "of the least-squares solution" in quickstart
     assert (html / "_images" / "sphx_glr_plot_quickstart_001.png").stat().st_size > 10_000
     assert (html / "_images" / "sphx_glr_plot_compare_optimizers_001.png").is_file()
+    assert (html / "_images" / "sphx_glr_plot_lr_range_test_001.png").is_file()
     # autodoc + numpydoc rendered the API
     api = (html / "api.html").read_text(encoding="utf-8")
     for name in ("GradientRegressor", "GradientClassifier", "LossCurveDisplay",
-                 "from_estimators", "make_optimizer", "rmsprop", "adam"):
+                 "from_estimators", "make_optimizer", "rmsprop", "adam",
+                 "lr_range_test", "LRRangeTestDisplay", "LRRangeTestResult"):
         assert name in api, name
 
 

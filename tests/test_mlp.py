@@ -66,8 +66,9 @@ def test_initial_weights_are_sklearns_bit_for_bit(monkeypatch, task, activation,
     Sklearn = MLPRegressor if task in ("regression", "multioutput") else MLPClassifier
     # Both fits stop right after the initialisation: what is fitted is the start.
     monkeypatch.setattr(Sklearn, "_fit_stochastic", lambda self, *args, **kwargs: None)
-    monkeypatch.setattr(base_module, "train", lambda data, validation, progress, config,
-                        **kwargs: progress)
+    monkeypatch.setattr(base_module.BaseGradientEstimator, "_train",
+                        staticmethod(lambda data, validation, progress, config, **kwargs:
+                                     progress))
     reference = Sklearn(solver="sgd", hidden_layer_sizes=hidden, activation=activation,
                         random_state=3).fit(X, y)
     # early_stopping draws its split from the same generator: after the weights.

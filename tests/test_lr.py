@@ -1,0 +1,468 @@
+"""learning_rate="auto" (1/L) and the learning-rate range test, against independent references."""
+
+import pickle
+import warnings
+
+import array_api_strict as xps
+import matplotlib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_gradopt import (
+    OPTIMIZERS,
+    GradientClassifier,
+    GradientRegressor,
+    LRRangeTestDisplay,
+    lr_range_test,
+)
+from sk_gradopt._base import BaseGradientEstimator
+from sk_gradopt._lr import LOSS_CURVATURE, lambda_max, lipschitz_constant
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+DEVICE = xps.Device("device1")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=120, n_features=6, noise=5.0, random_state=0)
+    # correlated, uncentred columns: lambda_max well above 1
+    X = X @ np.triu(np.ones((6, 6))) / 3 + np.linspace(0, 2, 6)
+    return X, y / y.std()
+
+
+@pytest.fixture(scope="module")
+def binary():
+    X, y = make_classification(n_samples=150, n_features=5, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def multiclass():
+    X, y = make_classification(n_samples=150, n_features=5, n_informative=3, n_classes=3,
+                               random_state=0)
+    return X, y
+
+
+def gram_lambda_max(X, sample_weight=None, fit_intercept=True):
+    """The reference: eigvalsh of [X, 1]^T diag(s) [X, 1] / sum(s), written out."""
+    A = np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
+    s = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    return np.linalg.eigvalsh(A.T @ (A * s[:, None]) / s.sum())[-1]
+
+
+# ------------------------------------------------------------- lambda_max
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lambda_max_equals_eigvalsh(regression, fit_intercept, weighted):
+    X, _ = regression
+    sw = np.random.default_rng(0).uniform(0, 3, X.shape[0]) if weighted else None
+    want = gram_lambda_max(X, sw, fit_intercept)
+    assert_allclose(lambda_max(X, sw, fit_intercept=fit_intercept, exact=True), want,
+                    rtol=1e-12)
+    power, n_iter = lambda_max(X, sw, fit_intercept=fit_intercept, exact=False,
+                               return_n_iter=True)
+    assert 1 < n_iter < 100
+    assert want * (1 - 1e-2) < power <= want * (1 + 1e-12)  # from below
+
+
+def test_power_iteration_is_a_lower_bound_that_converges():
+    # A spectrum with a small gap: slow, but every estimate is below lambda_max
+    # and they rise to it.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((400, 40)) * np.linspace(1.0, 1.2, 40)
+    want = gram_lambda_max(X)
+    estimates = [lambda_max(X, exact=False, tol=0.0, max_iter=k) for k in (2, 5, 20, 200)]
+    assert all(e <= want * (1 + 1e-12) for e in estimates)
+    assert estimates == sorted(estimates)
+    assert_allclose(estimates[-1], want, rtol=1e-3)
+
+
+def test_weighted_gram_in_blocks_of_rows(regression, monkeypatch):
+    import sk_gradopt._lr as lr
+
+    X, _ = regression
+    sw = np.random.default_rng(0).uniform(0, 3, X.shape[0])
+    monkeypatch.setattr(lr, "GRAM_BLOCK_BYTES", 8 * X.shape[1] * 7)  # blocks of 7 rows
+    assert_allclose(lambda_max(X, sw, exact=True), gram_lambda_max(X, sw), rtol=1e-12)
+
+
+def test_lambda_max_on_array_api_strict(regression):
+    X, _ = regression
+    Xs = xps.asarray(X, device=DEVICE)
+    sw = np.random.default_rng(0).uniform(0, 3, X.shape[0])
+    sws = xps.asarray(sw, device=DEVICE)
+    for exact in (True, False):
+        assert_allclose(lambda_max(Xs, exact=exact), lambda_max(X, exact=exact), rtol=1e-12)
+        assert_allclose(lambda_max(Xs, sws, exact=exact), lambda_max(X, sw, exact=exact),
+                        rtol=1e-12)
+
+
+def test_lipschitz_constant_is_c_lambda_max_plus_l2(regression):
+    X, _ = regression
+    want = 0.25 * gram_lambda_max(X) + 0.3
+    assert_allclose(lipschitz_constant(X, curvature=0.25, l2=0.3), want, rtol=1e-12)
+
+
+# ----------------------------------------------------------------- "auto"
+
+def test_auto_is_one_over_L_for_least_squares(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="gd", learning_rate="auto", penalty=None,
+                            max_iter=5, tol=None).fit(X, y)
+    assert_allclose(reg.learning_rate_, 1 / gram_lambda_max(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_one_over_L_converges_and_two_and_a_half_over_L_diverges(regression, exact,
+                                                                 monkeypatch):
+    # Full-batch gradient descent on least squares converges for steps below
+    # 2 / lambda_max: 1/L and 1.9/L reach the least-squares solution, 2.5/L diverges.
+    import sk_gradopt._lr as lr
+
+    monkeypatch.setattr(lr, "EXACT_MAX_FEATURES", 1000 if exact else 0)
+    X, y = make_regression(n_samples=100, n_features=5, noise=5.0, random_state=1)
+    X, y = 2 * X + np.linspace(-1, 1, 5), y / y.std()  # lambda_max about 5
+    params = dict(optimizer="gd", penalty=None, tol=None, max_iter=2000)
+    step = GradientRegressor(learning_rate="auto", **{**params, "max_iter": 1})
+    step = step.fit(X, y).learning_rate_
+    ref = LinearRegression().fit(X, y)
+    for multiple in (1.0, 1.9):
+        reg = GradientRegressor(learning_rate=multiple * step, **params).fit(X, y)
+        assert_allclose(reg.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        GradientRegressor(learning_rate=2.5 * step, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("data, c", [("binary", 0.25), ("multiclass", 0.5)])
+def test_auto_uses_the_curvature_of_the_log_loss(data, c, request):
+    X, y = request.getfixturevalue(data)
+    alpha = 0.01
+    clf = GradientClassifier(optimizer="gd", learning_rate="auto", alpha=alpha, max_iter=3000,
+                             tol=None).fit(X, y)
+    assert_allclose(clf.learning_rate_, 1 / (c * gram_lambda_max(X) + alpha), rtol=1e-12)
+    # 1/L is a descent step: gd converges to the minimiser, LogisticRegression's.
+    ref = LogisticRegression(C=1 / (alpha * X.shape[0]), tol=1e-12, max_iter=10_000).fit(X, y)
+    assert_allclose(clf.coef_, ref.coef_, atol=1e-5)
+    assert np.all(np.diff(clf.loss_curve_) <= 1e-15)  # monotone, as 1/L guarantees
+
+
+def test_auto_counts_sample_weights_penalty_and_weight_decay(regression):
+    X, y = regression
+    sw = np.random.default_rng(0).uniform(0, 3, X.shape[0])
+    reg = GradientRegressor(optimizer="sgd", learning_rate="auto", penalty="elasticnet",
+                            alpha=0.2, l1_ratio=0.25, weight_decay=0.05, max_iter=2,
+                            tol=None).fit(X, y, sample_weight=sw)
+    want = 1 / (gram_lambda_max(X, sw) + 0.2 * 0.75 + 0.05)
+    assert_allclose(reg.learning_rate_, want, rtol=1e-12)
+
+
+def test_auto_without_intercept(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="gd", learning_rate="auto", penalty=None,
+                            fit_intercept=False, max_iter=2, tol=None).fit(X, y)
+    assert_allclose(reg.learning_rate_, 1 / gram_lambda_max(X, fit_intercept=False),
+                    rtol=1e-12)
+
+
+def test_auto_momentum_is_scaled_by_one_minus_momentum(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="momentum", momentum=0.8, learning_rate="auto",
+                            penalty=None, max_iter=2, tol=None).fit(X, y)
+    assert_allclose(reg.learning_rate_, 0.2 / gram_lambda_max(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+def test_auto_is_torch_default_for_adaptive_optimizers(regression, optimizer):
+    X, y = regression
+    reg = GradientRegressor(optimizer=optimizer, learning_rate="auto", max_iter=2,
+                            tol=None).fit(X, y)
+    assert reg.learning_rate_ == 1e-3
+    same = GradientRegressor(optimizer=optimizer, learning_rate=1e-3, max_iter=2,
+                             tol=None).fit(X, y)
+    assert_array_equal(reg.coef_, same.coef_)
+
+
+def test_learning_rate_attribute_is_always_set(regression):
+    X, y = regression
+    reg = GradientRegressor(learning_rate=0.02, max_iter=2, tol=None).fit(X, y)
+    assert reg.learning_rate_ == 0.02
+    assert "learning_rate_" in GradientRegressor.__doc__
+
+
+def test_partial_fit_keeps_the_rate_of_its_first_call(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="sgd", learning_rate="auto", penalty=None)
+    reg.partial_fit(X[:60], y[:60])
+    first = reg.learning_rate_
+    assert_allclose(first, 1 / gram_lambda_max(X[:60]), rtol=1e-12)
+    reg.partial_fit(X[60:], y[60:])
+    assert reg.learning_rate_ == first
+
+
+@pytest.mark.parametrize("loss", ["epsilon_insensitive"])
+def test_auto_with_a_non_smooth_loss_says_why(regression, loss):
+    X, y = regression
+    with pytest.raises(ValueError, match="not differentiable.*lr_range_test"):
+        GradientRegressor(loss=loss, optimizer="gd", learning_rate="auto").fit(X, y)
+    with pytest.raises(ValueError, match="not differentiable"):
+        GradientClassifier(loss="hinge", optimizer="sgd", learning_rate="auto").fit(
+            X, (y > 0).astype(int))
+    GradientClassifier(loss="modified_huber", optimizer="gd", learning_rate="auto",
+                       max_iter=2, tol=None).fit(X, (y > 0).astype(int))
+    assert LOSS_CURVATURE["modified_huber"] == 2.0
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "sgd", "momentum"])
+def test_models_without_a_bound_point_to_the_range_test(optimizer):
+    # The base class's answer for models that have no 1/L (the MLP).
+    est = GradientRegressor(optimizer=optimizer)
+    with pytest.raises(ValueError, match=r"learning_rate='auto'.*lr_range_test.*'adam'"):
+        BaseGradientEstimator._inverse_lipschitz(est, None)
+
+
+def test_auto_equals_on_array_api_strict(binary):
+    X, y = binary
+    params = dict(optimizer="momentum", learning_rate="auto", max_iter=3, tol=None,
+                  random_state=0)
+    ref = GradientClassifier(**params).fit(X, y)
+    with config_context(array_api_dispatch=True):
+        clf = GradientClassifier(**params).fit(xps.asarray(X, device=DEVICE),
+                                               xps.asarray(y, device=DEVICE))
+    assert_allclose(clf.learning_rate_, ref.learning_rate_, rtol=1e-12)
+
+
+def test_bad_learning_rate_string_is_rejected(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match="'learning_rate' parameter"):
+        GradientRegressor(learning_rate="fast").fit(X, y)
+
+
+# ------------------------------------------------------------- range test
+
+def gd_range_test_by_hand(X, y, rates):
+    """Least squares, no penalty, full batch: the objective after each step of the ramp."""
+    A = np.hstack([X, np.ones((X.shape[0], 1))])
+    theta = np.zeros(A.shape[1])
+    losses = []
+    for lr in rates:
+        theta = theta - lr * A.T @ (A @ theta - y) / len(y)
+        losses.append(0.5 * np.mean((A @ theta - y) ** 2))
+    return np.array(losses)
+
+
+def test_gd_range_test_equals_a_hand_written_ramp(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="gd", penalty=None)
+    result = lr_range_test(reg, X, y, min_lr=1e-4, max_lr=1.0, num_steps=30,
+                           stop_factor=None)
+    rates = 1e-4 * (1.0 / 1e-4) ** (np.arange(30) / 29)
+    assert_allclose(result.learning_rates_, rates, rtol=1e-13)
+    assert_allclose(result.losses_, gd_range_test_by_hand(X, y, rates), rtol=1e-10)
+    assert not result.stopped_early_
+
+
+def test_smoothing_is_the_debiased_moving_average(regression):
+    X, y = regression
+    result = lr_range_test(GradientRegressor(optimizer="sgd", batch_size=16), X, y,
+                           smoothing=0.7, random_state=0, stop_factor=None)
+    average, want = 0.0, []
+    for t, loss in enumerate(result.losses_):
+        average = 0.7 * average + 0.3 * loss
+        want.append(average / (1 - 0.7 ** (t + 1)))
+    assert_allclose(result.smoothed_losses_, want, rtol=1e-12)
+    assert_array_equal(lr_range_test(GradientRegressor(optimizer="sgd", batch_size=16), X, y,
+                                     smoothing=0.0, random_state=0,
+                                     stop_factor=None).smoothed_losses_,
+                       result.losses_)
+
+
+def test_suggestion_is_the_steepest_fall_after_the_skipped_points(regression):
+    X, y = regression
+    result = lr_range_test(GradientRegressor(optimizer="gd", penalty=None), X, y,
+                           skip_start=7, skip_end=3)
+    smoothed, rates = result.smoothed_losses_, result.learning_rates_
+    stop = 7 + 1 + np.argmin(smoothed[7:len(smoothed) - 3])  # up to the lowest point
+    slopes = np.gradient(smoothed[7:stop], np.log(rates[7:stop]))
+    assert result.suggestion_ == rates[7:stop][np.argmin(slopes)]
+
+
+def test_a_fall_after_the_lowest_point_is_not_suggested():
+    # falls to 0.2 at index 20, spikes, falls steeply again from the spike:
+    # the steepest fall before the lowest point is suggested.
+    from sk_gradopt._lr import _suggestion
+
+    rates = np.logspace(-4, 1, 40)
+    curve = np.concatenate([np.linspace(1.0, 0.2, 21), [0.9, 0.3, 0.25], np.linspace(0.3, 2, 16)])
+    curve[12] -= 0.05  # the steepest fall before the minimum is around index 11-12
+    assert rates[21 + 1] != _suggestion(rates, curve, 5, 2)
+    assert _suggestion(rates, curve, 5, 2) in (rates[11], rates[13])
+
+
+def test_stops_once_the_loss_exceeds_the_factor_of_the_best(regression):
+    X, y = regression
+    result = lr_range_test(GradientRegressor(optimizer="gd"), X, y, stop_factor=3.0)
+    assert result.stopped_early_ and len(result.losses_) < 100
+    smoothed = result.smoothed_losses_
+    assert smoothed[-1] > 3.0 * smoothed[:-1].min()
+    assert np.all(smoothed[:-1] <= 3.0 * np.minimum.accumulate(smoothed[:-1]))
+    # the rates stop where the curve stops, short of max_lr
+    assert result.learning_rates_[-1] < 10.0
+
+
+def test_a_non_finite_loss_stops_the_test(regression):
+    X, y = regression
+    with pytest.warns(UserWarning, match="too few to suggest"):
+        result = lr_range_test(GradientRegressor(optimizer="gd"), X * 1e3, y, min_lr=1.0,
+                               max_lr=1e10, num_steps=40, stop_factor=None)
+    assert result.stopped_early_ and np.all(np.isfinite(result.losses_))
+    assert len(result.losses_) < 40
+
+
+def test_never_modifies_the_estimator(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="adam", learning_rate=0.05, random_state=0)
+    before = pickle.dumps(reg)
+    lr_range_test(reg, X, y)
+    assert pickle.dumps(reg) == before and not hasattr(reg, "coef_")
+    reg.fit(X, y)
+    fitted = pickle.dumps(reg)
+    lr_range_test(reg, X, y)
+    assert pickle.dumps(reg) == fitted
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_deterministic_for_a_random_state(regression, optimizer):
+    X, y = regression
+    reg = GradientRegressor(optimizer=optimizer, batch_size=16)
+    a = lr_range_test(reg, X, y, random_state=3)
+    b = lr_range_test(reg, X, y, random_state=3)
+    c = lr_range_test(reg, X, y, random_state=4)
+    assert_array_equal(a.losses_, b.losses_)
+    assert a.suggestion_ == b.suggestion_
+    assert not np.array_equal(a.losses_[:20], c.losses_[:20])
+    # None uses the estimator's random_state
+    d = lr_range_test(clone(reg).set_params(random_state=3), X, y)
+    assert_array_equal(a.losses_, d.losses_)
+
+
+def test_pipeline_transforms_X_with_its_first_steps(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="momentum", batch_size=32, random_state=0)
+    pipeline = make_pipeline(StandardScaler(), reg)
+    a = lr_range_test(pipeline, X, y)
+    b = lr_range_test(reg, StandardScaler().fit_transform(X), y)
+    assert_array_equal(a.losses_, b.losses_)
+    assert not hasattr(pipeline[0], "mean_")  # the pipeline was not fitted either
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_learns_along_the_ramp(binary, optimizer):
+    X, y = binary
+    clf = GradientClassifier(optimizer=optimizer, batch_size=32, random_state=0,
+                             max_grad_norm=10.0, weight_decay=1e-3, warmup_steps=5)
+    result = lr_range_test(make_pipeline(StandardScaler(), clf), X, y)
+    smoothed = result.smoothed_losses_
+    assert np.all(np.isfinite(result.losses_))
+    assert smoothed.min() < 0.75 * smoothed[0]  # it learned
+    assert result.suggestion_ is not None and 1e-7 < result.suggestion_ < 10
+    assert result.name_ == optimizer
+
+
+def test_range_test_on_array_api_strict_equals_numpy(multiclass):
+    X, y = multiclass
+    clf = GradientClassifier(optimizer="rmsprop", batch_size=32)
+    ref = lr_range_test(clf, X, y, random_state=0, num_steps=30)
+    with config_context(array_api_dispatch=True):
+        got = lr_range_test(clf, xps.asarray(X, device=DEVICE), xps.asarray(y, device=DEVICE),
+                            random_state=0, num_steps=30)
+    assert_allclose(got.losses_, ref.losses_, rtol=1e-10)
+
+
+def test_sample_weights_and_class_weights_count(binary):
+    X, y = binary
+    clf = GradientClassifier(optimizer="gd", penalty=None)
+    sw = np.where(y == 1, 3.0, 1.0)
+    weighted = lr_range_test(clf, X, y, sample_weight=sw, num_steps=20)
+    balanced = lr_range_test(clf.set_params(class_weight={0: 1.0, 1: 3.0}), X, y, num_steps=20)
+    assert_allclose(weighted.losses_, balanced.losses_, rtol=1e-12)
+
+
+def test_too_few_points_warn_and_suggest_nothing(regression):
+    X, y = regression
+    with pytest.warns(UserWarning, match="too few to suggest"):
+        result = lr_range_test(GradientRegressor(optimizer="gd"), X, y, num_steps=12)
+    assert result.suggestion_ is None
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"min_lr": 1.0, "max_lr": 0.1}, ValueError, "min_lr must be smaller"),
+    ({"num_steps": 1}, ValueError, "'num_steps' parameter"),
+    ({"smoothing": 1.0}, ValueError, "'smoothing' parameter"),
+    ({"stop_factor": 1.0}, ValueError, "'stop_factor' parameter"),
+])
+def test_bad_arguments_are_rejected(regression, kwargs, error, match):
+    X, y = regression
+    with pytest.raises(error, match=match):
+        lr_range_test(GradientRegressor(), X, y, **kwargs)
+
+
+def test_other_estimators_are_rejected(regression):
+    X, y = regression
+    with pytest.raises(TypeError, match="needs an estimator of sk_gradopt.*LinearRegression"):
+        lr_range_test(make_pipeline(StandardScaler(), LinearRegression()), X, y)
+
+
+# ---------------------------------------------------------------- display
+
+def test_display_draws_the_curve_on_a_log_axis(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="sgd", batch_size=16, random_state=0)
+    result = lr_range_test(reg, X, y)
+    display = result.plot()
+    assert isinstance(display, LRRangeTestDisplay)
+    assert_array_equal(display.line_.get_xdata(), result.learning_rates_)
+    assert_array_equal(display.line_.get_ydata(), result.smoothed_losses_)
+    assert_array_equal(display.raw_line_.get_ydata(), result.losses_)
+    assert display.suggestion_marker_.get_xdata()[0] == result.suggestion_
+    assert display.ax_.get_xscale() == "log"
+    assert display.figure_ is display.ax_.figure
+    assert [t.get_text() for t in display.ax_.get_legend().get_texts()] == ["sgd"]
+
+
+def test_display_from_estimator_and_several_on_one_axes(regression):
+    X, y = regression
+    _, ax = plt.subplots()
+    for optimizer in ("sgd", "adam"):
+        display = LRRangeTestDisplay.from_estimator(
+            GradientRegressor(optimizer=optimizer, batch_size=16), X, y, ax=ax,
+            random_state=0, raw=False, log_scale=True)
+    assert display.ax_ is ax and display.raw_line_ is None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sgd", "adam"]
+    assert ax.get_yscale() == "log"
+
+
+def test_display_checks_its_curves():
+    with pytest.raises(ValueError, match="losses has 2 values but there are 3"):
+        LRRangeTestDisplay([1e-3, 1e-2, 1e-1], [1.0, 0.5]).plot()
+    display = LRRangeTestDisplay([1e-3, 1e-2], [1.0, 0.5], name="mine").plot(suggestion=True)
+    assert display.suggestion_marker_ is None and display.raw_line_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert display.line_.get_label() == "mine"
