@@ -47,6 +47,7 @@ import sys
 import uuid
 import warnings
 from dataclasses import replace
+from functools import partial
 from numbers import Real
 from typing import NamedTuple
 
@@ -70,6 +71,7 @@ from ._tree import tree_map
 try:
     import dask
     import dask.array as da
+    import dask.sizeof
 except ImportError as exc:  # pragma: no cover - only without Dask installed
     raise ImportError(
         "Fitting on Dask arrays needs Dask and dask.distributed: "
@@ -77,6 +79,7 @@ except ImportError as exc:  # pragma: no cover - only without Dask installed
     ) from exc
 
 __all__ = [
+    "EMBED_BYTES",
     "SPLIT_EVERY",
     "Blocks",
     "active_client",
@@ -95,6 +98,10 @@ __all__ = [
 
 #: Pieces added up by one task of the tree reduction.
 SPLIT_EVERY = 8
+
+#: Arguments of a step (the parameters...) up to this many bytes over all its
+#: tasks travel inside every task; larger ones once, as a key the tasks share.
+EMBED_BYTES = 2**22
 
 
 # ----------------------------------------------------------- scheduler
@@ -127,11 +134,6 @@ def _persist(*arrays):
 def _compute(*values):
     """``dask.compute`` with the active scheduler (no graph optimisation to speak of)."""
     return dask.compute(*values)
-
-
-def _shared(value):
-    """``value`` as one key of the graph, shipped once and shared by every task."""
-    return dask.delayed(value, name=f"sk-gradopt-{uuid.uuid4().hex}", traverse=False)
 
 
 # -------------------------------------------------------------- blocks
@@ -182,10 +184,19 @@ class Blocks(NamedTuple):
     def __len__(self):
         return len(self.X)
 
-    def task(self, i, function, shared):
-        """``function(X_i, Y_i, sw_i, args)`` as a task on block ``i``."""
-        return dask.delayed(function, pure=False)(self.X[i], self.Y[i], self.sample_weight[i],
-                                                  shared)
+    def tasks(self, function, args, indices=None):
+        """``function(X_i, Y_i, sw_i, args)`` as one task per block ``i`` of ``indices``.
+
+        ``args`` travel inside every task when they are small (a round trip
+        with one hop less), else once, as a key the tasks share.
+        """
+        indices = range(len(self.X)) if indices is None else indices
+        if dask.sizeof.sizeof(args) * len(indices) <= EMBED_BYTES:
+            task = dask.delayed(partial(function, args=args), pure=False)
+            return [task(self.X[i], self.Y[i], self.sample_weight[i]) for i in indices]
+        shared = dask.delayed(args, name=f"sk-gradopt-{uuid.uuid4().hex}", traverse=False)
+        task = dask.delayed(function, pure=False)
+        return [task(self.X[i], self.Y[i], self.sample_weight[i], shared) for i in indices]
 
 
 def _add_pieces(*pieces):
@@ -209,8 +220,7 @@ def all_reduce(blocks, function, *args):
     tasks fewer than a root task on a worker would take). The graph has the
     same size at every call.
     """
-    shared = _shared(args)
-    pieces = [blocks.task(i, function, shared) for i in range(len(blocks))]
+    pieces = blocks.tasks(function, args)
     while len(pieces) > SPLIT_EVERY:
         pieces = [
             dask.delayed(_add_pieces, pure=False)(*pieces[i:i + SPLIT_EVERY])
@@ -328,7 +338,7 @@ def _block_epochs(blocks, params, opt_state, config, *, rng, step, epoch, base_l
     n_steps, loss_sum, lr = 0, 0.0, base_lr
     for i, seed in zip(order, seeds):
         args = (params, opt_state, config, seed, step + n_steps, epoch, base_lr, mean_weight)
-        (result,) = _compute(blocks.task(i, _block_epoch, _shared(args)))
+        (result,) = _compute(*blocks.tasks(_block_epoch, args, [i]))
         params, opt_state = result.params, result.opt_state
         n_steps += result.n_steps
         loss_sum += result.loss_sum
@@ -366,10 +376,7 @@ def _block_stats(Xb, Yb, swb, args):
 def _block_weight_sums(data):
     if data.sample_weight is None:
         return [float(rows) for rows in data.X.chunks[0]]
-    blocks = Blocks.of(data)
-    shared = _shared(())
-    stats = _compute(*(blocks.task(i, _block_stats, shared) for i in range(len(blocks))))
-    return [s[-1] for s in stats]
+    return [s[-1] for s in _compute(*Blocks.of(data).tasks(_block_stats, ()))]
 
 
 def training_data(X, Y, sample_weight):
@@ -381,9 +388,7 @@ def training_data(X, Y, sample_weight):
     """
     X, Y, sample_weight = _persist(X, Y, sample_weight)
     data = Data(X, Y, sample_weight, None)
-    blocks = Blocks.of(data)
-    shared = _shared(())
-    stats = _compute(*(blocks.task(i, _block_stats, shared) for i in range(len(blocks))))
+    stats = _compute(*Blocks.of(data).tasks(_block_stats, ()))
     names = ("X", "y", "sample_weight")
     for k, name in enumerate(names):
         if any(s[k] is not None and s[k][0] for s in stats):

@@ -32,10 +32,11 @@ EXPECTED = {
     "bench_memory.py": ({"case", "X_GB", "peak_GB", "peak_over_X", "fit_extra_over_X"},
                         {"targets"}),
     "bench_gpu.py": ({"problem", "device", "what"}, {"gpu", "targets"}),
+    "bench_dask.py": ({"where", "workers", "step_ms", "epoch_ms"}, {"n", "d", "block_rows"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).
-MARGINAL = {"epoch_ms", "step_ms", "epoch_s"}
+MARGINAL = {"epoch_ms", "step_ms", "epoch_s", "overhead_ms"}
 TIMING_SUFFIXES = ("_ms", "_s")
 MEMORY_SUFFIX = "_GB"
 

@@ -120,6 +120,17 @@ def test_the_blocks_run_on_the_workers(client):
     assert set(client.run(lambda: "sk_gradopt._dask" in sys.modules).values()) == {True}
 
 
+def test_large_arguments_travel_once_as_a_shared_key(client, monkeypatch):
+    monkeypatch.setattr(_dask, "EMBED_BYTES", 0)
+    X, y = regression(n=1000)
+    for est in (GradientRegressor(optimizer="gd", max_iter=5, tol=None),
+                GradientRegressor(optimizer="sgd", batch_size=100, max_iter=2, tol=None,
+                                  shuffle=False)):
+        memory = est.__sklearn_clone__().fit(X, y)
+        assert_same_fit(est.fit(*to_dask(X, y, chunks=500 if est.optimizer == "gd" else 100)),
+                        memory)
+
+
 def test_default_scheduler_without_a_client():
     X, y = regression(n=1000)
     est = GradientRegressor(optimizer="adam", batch_size=5000, max_iter=10, tol=None)
