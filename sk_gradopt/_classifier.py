@@ -324,7 +324,8 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         ----------
         X : array of shape (n_samples, n_features)
             Training data (NumPy, or any array-API namespace with
-            ``sklearn.set_config(array_api_dispatch=True)``).
+            ``sklearn.set_config(array_api_dispatch=True)``, or a Dask array
+            chunked by rows: see "Data bigger than one machine" in the docs).
         y : array of shape (n_samples,)
             Class labels.
         sample_weight : array of shape (n_samples,), default=None

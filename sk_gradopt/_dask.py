@@ -507,6 +507,11 @@ def _rows_like(X, a, name):
     """``a`` (y or sample weights) as a Dask array with the row chunks of ``X``."""
     if a is None:
         return None
+    if dask.is_dask_collection(a) and not isinstance(a, da.Array):
+        raise TypeError(
+            f"Expected a Dask array for {name}, got a {type(a).__name__}. Convert it with "
+            f"{name}.to_dask_array(lengths=True)."
+        )
     if not isinstance(a, da.Array):
         if not hasattr(a, "shape") and not isinstance(a, (list, tuple)):
             raise TypeError(f"Expected a Dask or NumPy array for {name}, got {type(a).__name__}.")
@@ -662,7 +667,9 @@ def _forward_block(Xb, forward, params):
 def raw_output(estimator, X, method):
     """The model's raw output at the Dask array ``X``: lazy, one task per block."""
     check_is_fitted(estimator)
-    X = _check_X(X, estimator.backend, known_rows=False)
+    # backend="cupy" predicts on the host, as in memory (its fitted arrays are NumPy).
+    X = _check_X(X, "numpy" if estimator.backend == "cupy" else estimator.backend,
+                 known_rows=False)
     validate_data(estimator, X, skip_check_array=True, reset=False)
     xp, _, _ = get_namespace_and_device(np.empty(0))
     dtype = X.dtype

@@ -191,7 +191,8 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         ----------
         X : array of shape (n_samples, n_features)
             Training data (NumPy, or any array-API namespace with
-            ``sklearn.set_config(array_api_dispatch=True)``).
+            ``sklearn.set_config(array_api_dispatch=True)``, or a Dask array
+            chunked by rows: see "Data bigger than one machine" in the docs).
         y : array of shape (n_samples,) or (n_samples, n_targets)
             Target values.
         sample_weight : array of shape (n_samples,), default=None

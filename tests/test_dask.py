@@ -486,3 +486,8 @@ def test_invalid_dask_input_is_refused_with_the_fix():
             est.predict(Xd[:, :4])
         with pytest.raises(ImportError, match="CuPy"):
             est.set_params(backend="cupy").fit(Xd, yd)
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(TypeError, match=re.escape("to_dask_array(lengths=True)")):
+        est.fit(dd.from_array(X), yd)
+    with pytest.raises(TypeError, match=re.escape("y.to_dask_array(lengths=True)")):
+        est.fit(Xd, dd.from_array(y, chunksize=100))
