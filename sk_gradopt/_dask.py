@@ -132,7 +132,7 @@ def _persist(*arrays):
 
 
 def _compute(*values):
-    """``dask.compute`` with the active scheduler (no graph optimisation to speak of)."""
+    """``dask.compute``: on the active client's cluster, else with Dask's default scheduler."""
     return dask.compute(*values)
 
 
@@ -172,6 +172,7 @@ class Blocks(NamedTuple):
     X: list
     Y: list
     sample_weight: list  # None per block without sample weights
+    rows: tuple  # the number of rows of each block
 
     @classmethod
     def of(cls, data):
@@ -179,7 +180,7 @@ class Blocks(NamedTuple):
         Y = data.Y.to_delayed().ravel().tolist()
         sw = data.sample_weight
         sw = [None] * len(X) if sw is None else sw.to_delayed().ravel().tolist()
-        return cls(X, Y, sw)
+        return cls(X, Y, sw, data.X.chunks[0])
 
     def __len__(self):
         return len(self.X)
@@ -316,7 +317,12 @@ def epoch_runner(data, config):
 
 
 class _AllReduced:
-    """A model's ``loss_and_grad`` summed over the blocks: the all-reduce of one step."""
+    """A model's ``loss_and_grad`` summed over the blocks: the all-reduce of one step.
+
+    Called by :func:`~sk_gradopt._training.gradient_step` with the whole
+    (Dask) data as the batch, whose blocks it holds. The loss it returns is
+    the summed loss, as a 1-element NumPy array: what the epoch sums.
+    """
 
     def __init__(self, blocks, loss_and_grad):
         self.blocks, self.loss_and_grad = blocks, loss_and_grad
@@ -337,6 +343,8 @@ def _block_epochs(blocks, params, opt_state, config, *, rng, step, epoch, base_l
         order, seeds = range(n_blocks), [0] * n_blocks
     n_steps, loss_sum, lr = 0, 0.0, base_lr
     for i, seed in zip(order, seeds):
+        if blocks.rows[i] == 0:  # (a block left empty by a selection)
+            continue
         args = (params, opt_state, config, seed, step + n_steps, epoch, base_lr, mean_weight)
         (result,) = _compute(*blocks.tasks(_block_epoch, args, [i]))
         params, opt_state = result.params, result.opt_state
@@ -397,7 +405,7 @@ def training_data(X, Y, sample_weight):
             raise ValueError(
                 f"Input {name} contains infinity or a value too large for {X.dtype!r}."
             )
-    if sample_weight is not None and min(s[3] for s in stats if s[3] is not None) < 0:
+    if min((s[3] for s in stats if s[3] is not None), default=0.0) < 0:
         raise ValueError("Negative values in data passed to `sample_weight`")
     return data._replace(weight_sum=math.fsum(s[4] for s in stats))
 

@@ -281,6 +281,12 @@ def test_mini_batches_are_drawn_within_blocks_in_a_shuffled_block_order():
         with pytest.warns(UserWarning, match="larger than the largest block"):
             big = GradientRegressor(**{**kw, "batch_size": 400}).fit(Xd, yd)
         assert big.t_ == 4
+        # a block left empty (by a selection, say) is skipped
+        chunks = ((300, 0, 300, 300, 100),)
+        with_empty = da.from_array(X, chunks=chunks + ((5,),)), da.from_array(y, chunks=chunks)
+        assert_same_fit(GradientRegressor(shuffle=False, **kw).fit(*with_empty), in_order)
+        gd = GradientRegressor(optimizer="gd", max_iter=3, tol=None)
+        assert_same_fit(gd.fit(*with_empty), gd.__sklearn_clone__().fit(X, y))
 
 
 def test_partial_fit_over_dask_arrays(client):
