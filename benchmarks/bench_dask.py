@@ -63,7 +63,7 @@ def main():
     from sk_gradopt._training import Data
 
     if args.tiny:
-        n, d, block, repeat, extra, workers = 20_000, 10, 5_000, args.repeat or 2, 2, (1, 2)
+        n, d, block, repeat, extra, workers = 20_000, 10, 5_000, args.repeat or 1, 2, (1, 2)
     else:
         n, d, block, repeat, extra, workers = 1_000_000, 100, 100_000, args.repeat or 3, 4, (1, 2)
     info = _common.machine()
