@@ -65,7 +65,7 @@ def main():
     if args.tiny:
         n, d, block, repeat, extra, workers = 20_000, 10, 5_000, args.repeat or 1, 2, (1, 2)
     else:
-        n, d, block, repeat, extra, workers = 1_000_000, 100, 100_000, args.repeat or 3, 4, (1, 2)
+        n, d, block, repeat, extra, workers = 1_000_000, 100, 100_000, args.repeat or 5, 8, (1, 2)
     info = _common.machine()
     _common.print_machine(info)
     print(f"# X: {n} x {d} float64 ({n * d * 8 / 1e9:.2f} GB) in blocks of {block} rows; best "

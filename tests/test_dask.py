@@ -241,7 +241,7 @@ def test_epoch_time_stays_flat(client, monkeypatch, capsys):
     steps = graph_sizes[2:-1]  # after the objectives at the start, before the final one
     assert len(steps) == 12 and len(set(steps)) == 1, graph_sizes
     early, late = np.median(times[1:4]), np.median(times[9:12])
-    assert late < 2.0 * early + 0.05, times
+    assert late < 2.0 * early + 0.1, times
 
 
 # ----------------------------------------------------------- mini-batch
