@@ -7,6 +7,7 @@ device handling matches sklearn's own array-API estimators exactly.
 """
 
 import os
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -28,6 +29,7 @@ __all__ = [
     "get_namespace_and_device",
     "import_cupy",
     "is_cupy_array",
+    "is_dask_collection",
     "move_to",
     "off_host",
     "to_numpy",
@@ -43,6 +45,16 @@ def to_numpy(array):
     except TypeError:  # a list, or another array-like without a namespace
         return np.asarray(array)
     return _convert_to_numpy(array, xp)
+
+
+def is_dask_collection(value):
+    """Whether ``value`` is a Dask collection (array, DataFrame...); never imports Dask.
+
+    Such input is trained on and predicted blockwise (see :mod:`._dask`),
+    before anything would turn it into one array on the client.
+    """
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(value)
 
 
 def import_cupy():

@@ -43,6 +43,7 @@ from ._array_api import (
     get_namespace_and_device,
     import_cupy,
     is_cupy_array,
+    is_dask_collection,
     move_to,
     off_host,
     to_numpy,
@@ -173,6 +174,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         """
         init = () if init is None else tuple(init)
         X, y, sample_weight, *init = map(detached, (X, y, sample_weight, *init))
+        if is_dask_collection(X):  # blockwise where the blocks live (backend: see _dask)
+            return self._fit_in_namespace(
+                X, y, sample_weight, init, partial=partial, classes=classes
+            )
         if self.backend == "numpy":
             X, y, sample_weight, classes, *init = self._host_if_needed(
                 X, y, sample_weight, classes, *init
@@ -238,24 +243,35 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes):
         """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
         first_call = not (partial and hasattr(self, "_opt_state"))
-        xp, _, device = get_namespace_and_device(X)
-        moved = move_to(sample_weight, *init, xp=xp, device=device)
-        sample_weight, *init = moved if init else (moved,)
-        if self._y_on_device:
-            y = move_to(y, xp=xp, device=device)
-        X, y = validate_data(
-            self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
-            **self._y_validation,
-        )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        dask_input = is_dask_collection(X)
+        if dask_input:  # validated lazily; X stays on the cluster (see _dask)
+            from . import _dask
+
+            X, y, sample_weight, init, xp, device = _dask.validate_fit(
+                self, X, y, sample_weight, init, reset=first_call
             )
+        else:
+            xp, _, device = get_namespace_and_device(X)
+            moved = move_to(sample_weight, *init, xp=xp, device=device)
+            sample_weight, *init = moved if init else (moved,)
+            if self._y_on_device:
+                y = move_to(y, xp=xp, device=device)
+            X, y = validate_data(
+                self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
+                **self._y_validation,
+            )
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                )
         Y, sample_weight, stratify = self._encode_targets(
             X, y, sample_weight, first_call=first_call, partial=partial, classes=classes
         )
-        weight_sum = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
-        data = Data(X, Y, sample_weight, weight_sum)
+        if dask_input:  # persisted on the workers, checked and summed there
+            data = _dask.training_data(X, Y, sample_weight)
+        else:
+            weight_sum = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+            data = Data(X, Y, sample_weight, weight_sum)
 
         if first_call:
             self._rng = check_random_state(self.random_state)
@@ -367,15 +383,23 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.best_loss_ = progress.best_loss
 
     def _split(self, data, stratify, rng, xp, device):
-        """Hold out ``validation_fraction`` of the rows (stratified for classifiers)."""
-        train_rows, val_rows = train_test_split(
-            np.arange(data.n_samples), test_size=self.validation_fraction,
-            random_state=rng, stratify=stratify,
-        )
-        train_rows, val_rows = (
-            xp.asarray(rows, device=device) for rows in (train_rows, val_rows)
-        )
-        train_part, val_part = take(data, train_rows, True), take(data, val_rows, True)
+        """Hold out ``validation_fraction`` of the rows (stratified for classifiers).
+
+        Dask data hold out whole blocks of rows (see ``_dask.split_blocks``).
+        """
+        if is_dask_collection(data.X):
+            from . import _dask
+
+            train_part, val_part = _dask.split_blocks(data, self.validation_fraction, rng)
+        else:
+            train_rows, val_rows = train_test_split(
+                np.arange(data.n_samples), test_size=self.validation_fraction,
+                random_state=rng, stratify=stratify,
+            )
+            train_rows, val_rows = (
+                xp.asarray(rows, device=device) for rows in (train_rows, val_rows)
+            )
+            train_part, val_part = take(data, train_rows, True), take(data, val_rows, True)
         if not (train_part.weight_sum > 0 and val_part.weight_sum > 0):
             raise ValueError(
                 "early_stopping: the training or the validation part of the data "
@@ -388,7 +412,14 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
 
     def _raw_output(self, X, method):
-        """The model's raw output at ``X``, an ``(n_samples, n_outputs)`` array."""
+        """The model's raw output at ``X``, an ``(n_samples, n_outputs)`` array.
+
+        Lazy for a Dask array ``X``: one task per block (see ``_dask.raw_output``).
+        """
+        if is_dask_collection(X):
+            from . import _dask
+
+            return _dask.raw_output(self, X, method)
         check_is_fitted(self)
         (X,) = self._host_if_needed(detached(X))
         with dispatch_for(X, *self._fitted_arrays()):

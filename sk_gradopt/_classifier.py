@@ -9,7 +9,13 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._array_api import dispatch_for, follow, get_namespace_and_device, to_numpy
+from ._array_api import (
+    dispatch_for,
+    follow,
+    get_namespace_and_device,
+    is_dask_collection,
+    to_numpy,
+)
 from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
 from ._losses import CLASSIFICATION_LOSSES, get_loss
@@ -69,6 +75,10 @@ class ClassificationMixin:
             Predicted labels, from ``classes_``.
         """
         raw = self._raw_output(X, "predict")
+        if is_dask_collection(raw):  # lazy, blockwise
+            from ._dask import labels
+
+            return labels(raw, self.classes_)
         xp, _, device = get_namespace_and_device(raw)
         if raw.shape[1] == 1:
             index = xp.astype(raw[:, 0] > 0, xp.int64)
@@ -150,6 +160,10 @@ class ClassificationMixin:
         -------
         score : float
         """
+        if is_dask_collection(X):  # one pass over the blocks, no y on the client
+            from ._dask import score
+
+            return score(self, X, y, sample_weight, metric="accuracy")
         X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
         with dispatch_for(X):
             y, sample_weight = follow(X, y, sample_weight)
@@ -158,6 +172,11 @@ class ClassificationMixin:
     # ---------------------------------------------------- subclass hooks
 
     def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
+        if is_dask_collection(y):  # classes by da.unique, labels encoded blockwise
+            from ._dask import encode_classes
+
+            return encode_classes(self, X, y, sample_weight, first_call=first_call,
+                                  partial=partial, classes=classes)
         xp, _, device = get_namespace_and_device(X)
         y = to_numpy(y)
         check_classification_targets(y)
@@ -336,7 +355,8 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         ----------
         X : array of shape (n_samples, n_features)
             Training data (NumPy, or any array-API namespace with
-            ``sklearn.set_config(array_api_dispatch=True)``).
+            ``sklearn.set_config(array_api_dispatch=True)``, or a Dask array
+            chunked by rows: see "Data bigger than one machine" in the docs).
         y : array of shape (n_samples,)
             Class labels.
         sample_weight : array of shape (n_samples,), default=None

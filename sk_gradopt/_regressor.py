@@ -6,7 +6,7 @@ from array_api_compat import array_namespace
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._array_api import dispatch_for, follow
+from ._array_api import dispatch_for, follow, is_dask_collection
 from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
 from ._losses import REGRESSION_LOSSES, get_loss
@@ -79,14 +79,23 @@ class RegressionMixin:
         -------
         score : float
         """
+        if is_dask_collection(X):  # one pass over the blocks, no y on the client
+            from ._dask import score
+
+            return score(self, X, y, sample_weight, metric="r2")
         X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
         with dispatch_for(X):
             y, sample_weight = follow(X, y, sample_weight)
             return super().score(X, y, sample_weight=sample_weight)
 
     def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
-        xp = array_namespace(X)
-        Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
+        if is_dask_collection(y):  # blockwise, in the namespace of the blocks
+            from ._dask import as_columns
+
+            Y = as_columns(y, X.dtype)
+        else:
+            xp = array_namespace(X)
+            Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
         if first_call:
             self._single_output = y.ndim == 1
         elif (y.ndim == 1) != self._single_output or Y.shape[1] != self._fitted_n_outputs():
@@ -211,7 +220,8 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         ----------
         X : array of shape (n_samples, n_features)
             Training data (NumPy, or any array-API namespace with
-            ``sklearn.set_config(array_api_dispatch=True)``).
+            ``sklearn.set_config(array_api_dispatch=True)``, or a Dask array
+            chunked by rows: see "Data bigger than one machine" in the docs).
         y : array of shape (n_samples,) or (n_samples, n_targets)
             Target values.
         sample_weight : array of shape (n_samples,), default=None

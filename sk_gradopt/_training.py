@@ -37,6 +37,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
+from array_api_compat import is_dask_array
 from sklearn.exceptions import ConvergenceWarning
 
 from ._optimizers import GradientTransformation, namespace
@@ -281,6 +282,10 @@ def objective(config, data, params, *, with_penalty=True):
 
     ``params=None`` is the zero model (every raw output 0): no pass over ``X``.
     """
+    if is_dask_array(data.X):  # summed blockwise where the blocks live
+        from . import _dask
+
+        return _dask.objective(config, data, params, with_penalty=with_penalty)
     xp = array_namespace(data.X)
     if params is None:
         raw = xp.zeros(data.Y.shape, dtype=data.X.dtype, device=array_device(data.X))
@@ -316,7 +321,6 @@ def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_l
     ``step`` and ``epoch`` count the optimizer steps and epochs before this
     one (for the schedule); ``base_lr`` is the base learning rate.
     """
-    xp = array_namespace(data.X)
     batch_losses = []  # summed every 64 batches, not every batch
     n_steps = 0
     for batch in batches(data, config.batch_size_for(data.n_samples), config.shuffle, rng):
@@ -329,9 +333,10 @@ def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_l
         )
         batch_losses.append(batch_loss)
         if len(batch_losses) == 64:
-            batch_losses = [_sum_of(xp, batch_losses)]
+            batch_losses = [_sum_of(namespace(batch_loss), batch_losses)]
         n_steps += 1
-    total = float(_sum_of(xp, batch_losses)[0])
+    # The namespace of the losses: the data's, or NumPy's for the Dask all-reduce.
+    total = float(_sum_of(namespace(batch_losses[0]), batch_losses)[0])
     return Epoch(params, opt_state, n_steps, total, lr)
 
 
@@ -339,8 +344,13 @@ def epoch_runner(data, config):
     """The function that runs an epoch on ``data``: the one place that chooses.
 
     The array-API epoch is the reference; faster ways to compute the same
-    numbers plug in here.
+    numbers plug in here. Dask data run their epochs blockwise where the
+    blocks live (see :mod:`._dask`).
     """
+    if is_dask_array(data.X):
+        from . import _dask
+
+        return _dask.epoch_runner(data, config)
     return array_api_epoch
 
 

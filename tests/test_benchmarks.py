@@ -34,10 +34,11 @@ EXPECTED = {
     "bench_gpu.py": ({"problem", "device", "what"}, {"gpu", "targets"}),
     "bench_mlp.py": ({"dtype", "model", "epoch_ms"}, {"targets"}),
     "bench_lr.py": ({"section", "problem"}, {"summary"}),
+    "bench_dask.py": ({"where", "workers", "step_ms", "epoch_ms"}, {"n", "d", "block_rows"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).
-MARGINAL = {"epoch_ms", "step_ms", "epoch_s"}
+MARGINAL = {"epoch_ms", "step_ms", "epoch_s", "overhead_ms"}
 TIMING_SUFFIXES = ("_ms", "_s")
 MEMORY_SUFFIX = "_GB"
 

@@ -20,7 +20,7 @@ import sk_gradopt
 from sk_gradopt.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["index", "install", "quickstart", "cli", "user_guide", "tuning", "gpu",
+PAGES = ["index", "install", "quickstart", "cli", "user_guide", "tuning", "gpu", "dask",
          "benchmarks", "api", "auto_examples/index"]
 
 
