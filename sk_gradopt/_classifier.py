@@ -179,34 +179,39 @@ class ClassificationMixin:
                                   partial=partial, classes=classes)
         xp, _, device = get_namespace_and_device(X)
         y = to_numpy(y)
-        check_classification_targets(y)
-        if first_call:
-            if partial and classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: "
-                    "all the class labels, e.g. classes=np.unique(y_all)."
-                )
-            labels = to_numpy(classes) if partial else y
-            self.classes_ = LabelEncoder().fit(labels).classes_
-            if self.classes_.shape[0] < 2:
-                raise ValueError(
-                    "The number of classes has to be greater than one; got "
-                    f"{self.classes_.shape[0]} class: {self.classes_[0]!r}. "
-                    f"{type(self).__name__} needs samples of at least 2 classes."
-                )
+        if first_call and partial and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: "
+                "all the class labels, e.g. classes=np.unique(y_all)."
+            )
+        if first_call and not partial:
+            # One pass over y: the classes and every label's index at once.
+            encoder = LabelEncoder()
+            try:
+                y_index = encoder.fit_transform(y)
+            except TypeError:  # labels of mixed types: sklearn's message
+                check_classification_targets(y)
+                raise
+            self.classes_ = encoder.classes_
+        elif first_call:
+            self.classes_ = LabelEncoder().fit(to_numpy(classes)).classes_
         elif classes is not None and not np.array_equal(np.unique(to_numpy(classes)), self.classes_):
             raise ValueError(
                 f"classes={to_numpy(classes).tolist()} is not the same as on the first "
                 f"call to partial_fit, {self.classes_.tolist()}. Pass the same classes, "
                 "or none after the first call."
             )
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels {unseen.tolist()} that are not in classes "
-                f"{self.classes_.tolist()}."
-            )
-        y_index = np.searchsorted(self.classes_, y)
+        if first_call:
+            # The type of the targets (e.g. continuous values) shows in the classes.
+            check_classification_targets(self.classes_)
+            if self.classes_.shape[0] < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got "
+                    f"{self.classes_.shape[0]} class: {self.classes_[0]!r}. "
+                    f"{type(self).__name__} needs samples of at least 2 classes."
+                )
+        if partial:
+            y_index = self._class_index(y)
         n_classes = self.classes_.shape[0]
 
         if self.class_weight is not None:
@@ -216,7 +221,11 @@ class ClassificationMixin:
                     "batch's class frequencies are not the data's. Pass a dict, "
                     "e.g. from sklearn.utils.class_weight.compute_class_weight."
                 )
-            weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            weights = compute_class_weight(  # on the indices: integers sort fast
+                self.class_weight, classes=np.arange(n_classes), y=y_index,
+            ) if self.class_weight == "balanced" else compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y,
+            )
             if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
                 raise ValueError(
                     f"class_weight must give every class a finite, non-negative weight; "
@@ -236,6 +245,18 @@ class ClassificationMixin:
 
     def _loss_function(self):
         return get_loss(self.loss, n_classes=self.classes_.shape[0])
+
+    def _class_index(self, y):
+        """The index in ``classes_`` of every label of ``y``; unknown labels are an error."""
+        y_index = np.searchsorted(self.classes_, y)
+        np.minimum(y_index, self.classes_.shape[0] - 1, out=y_index)
+        unknown = self.classes_[y_index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels {np.unique(y[unknown]).tolist()} that are not in "
+                f"classes {self.classes_.tolist()}."
+            )
+        return y_index
 
 
 class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradientEstimator):
