@@ -375,6 +375,34 @@ for name, value in [("unknown", "softplus"), ("empty", []), ("one-bad", ["relu",
     CASES.append(Case(f"space-activation-{name}", space("adam", activation=value),
                       ValueError, "activation="))
 
+# the training tools: None, True or a non-empty list of valid values
+TOOL_CASES = {
+    "weight_decay": ("True (search [0.0, 0.0001, 0.001, 0.01]) or a non-empty list of "
+                     "numbers >= 0", [
+                         ("negative", [-1e-3]), ("nan", [math.nan]), ("inf", [0.0, math.inf]),
+                         ("huge-int", [10**400]), ("text", ["0.01"]), ("bool", [True]),
+                         ("none-in-list", [None]), ("scalar", 0.01), ("empty", []),
+                         ("false", False), ("string", "0.01"), ("array", np.array([0.1])),
+                     ]),
+    "max_grad_norm": ("True (search [None, 1.0, 10.0]) or a non-empty list of numbers > 0 "
+                      "or None (no clipping)", [
+                          ("zero", [0.0]), ("negative", [None, -1.0]), ("nan", [math.nan]),
+                          ("inf", [math.inf]), ("text", ["1"]), ("scalar", 1.0),
+                          ("empty", []), ("false", False), ("bool", [True]),
+                      ]),
+    "warmup_steps": ("True (search [0, 10, 100]) or a non-empty list of integers >= 0", [
+        ("negative", [-10]), ("float", [10.0]), ("fraction", [0.5]), ("text", ["10"]),
+        ("bool", [False]), ("none-in-list", [None]), ("scalar", 10), ("empty", []),
+        ("false", False),
+    ]),
+}
+for name, (valid, values) in TOOL_CASES.items():
+    for i, (label, value) in enumerate(values):
+        kind = ("grid", "random", "bayes")[i % 3]  # checked before skopt is imported
+        CASES.append(Case(f"space-{name.replace('_', '-')}-{label}-{kind}",
+                          space("all", kind, **{name: value}), ValueError,
+                          f"{name} must be None (leave the estimator's own), {valid}"))
+
 # ------------------------------------------------------------ estimators
 
 
