@@ -321,7 +321,8 @@ ARGUMENTS += [
     ("lr-find-dataset-task-mismatch", ["lr-find", "--dataset", "iris", "--task", "regression"],
      "--dataset iris is a classification dataset"),
     # a range test has a number of steps, not an epoch budget
-    ("lr-find-max-iter", ["lr-find", "--max-iter", "5"], "unrecognized arguments: --max-iter 5"),
+    ("lr-find-max-iter", ["lr-find", "--max-iter", "5"],
+     "unrecognized arguments: --max-iter 5"),
     ("lr-find-tol", ["lr-find", "--tol", "none"], "unrecognized arguments: --tol none"),
     ("lr-find-learning-rate", ["lr-find", "--learning-rate", "0.1"],
      "unrecognized arguments: --learning-rate 0.1"),

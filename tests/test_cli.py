@@ -8,6 +8,7 @@ cases are in ``test_bad_inputs.py``.
 """
 
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -698,6 +699,15 @@ def test_lr_find_json_is_the_range_test_of_a_scaled_pipeline(capsys):
                                    np.log(10.0 / 1e-4) / 39, rtol=1e-9)
 
 
+def test_lr_find_flags_have_the_names_and_defaults_of_lr_range_test():
+    args = arguments.build_parser().parse_args(["lr-find"])
+    signature = inspect.signature(lr_range_test).parameters
+    for name in ("min_lr", "max_lr", "num_steps", "smoothing", "stop_factor"):
+        assert getattr(args, name) == signature[name].default, name
+    assert (args.optimizer, args.batch_size, args.plot, args.no_plot) == (None, "auto",
+                                                                          None, False)
+
+
 def test_lr_find_table_matches_its_json(capsys):
     argv = ["lr-find", "--dataset", "diabetes", "--no-plot", "--num-steps", "50"]
     result, _ = run_json(capsys, *argv)
@@ -740,6 +750,18 @@ def test_lr_find_with_too_few_points_says_none_and_how_to_get_more(capsys):
     result, _ = run_json(capsys, "lr-find", "--dataset", "iris", "--no-plot",
                          "--num-steps", "12", "--optimizer", "gd")
     assert result["results"][0]["suggestion"] is None
+
+
+def test_lr_find_when_every_first_step_blows_up_no_plot_is_written(tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result, err = run_json(capsys, "lr-find", "--optimizer", "gd", "--min-lr", "1e200",
+                           "--max-lr", "1e300")
+    (row,) = result["results"]
+    assert row["losses"] == row["learning_rates"] == [] and row["stopped_early"] is True
+    assert row["suggestion"] is None and result["plot"] is None
+    assert "note: no curve to plot: every range test stopped at its first step." in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_lr_find_hidden_runs_the_mlp_range_test(capsys):

@@ -6,14 +6,22 @@ entry here and its runner to ``RUNNERS`` in :mod:`sk_gradopt.cli`.
 """
 
 import argparse
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Callable
 
+from .._lr import lr_range_test
 from .._optimizers import OPTIMIZERS
 from .data import DATASETS, MAX_INFERRED_CLASSES, TASKS
 
 SEARCHES = ("grid", "random", "bayes", "halving")
+
+#: ``lr-find``'s flags take the names and defaults of these parameters.
+RANGE_TEST_DEFAULTS = {
+    name: inspect.signature(lr_range_test).parameters[name].default
+    for name in ("min_lr", "max_lr", "num_steps", "smoothing", "stop_factor")
+}
 
 #: The largest seed NumPy takes (``random_state`` is a 32-bit unsigned integer).
 MAX_SEED = 2**32 - 1
@@ -219,19 +227,21 @@ def add_lr_find_arguments(parser):
     parser.add_argument("--optimizer", choices=OPTIMIZERS, action="append", metavar="NAME",
                         help=f"an optimizer to test, one of {', '.join(OPTIMIZERS)}; "
                              "repeatable (default: all five)")
-    parser.add_argument("--min-lr", type=_rate, default=1e-7, metavar="RATE",
-                        help="first learning rate of the ramp (default: %(default)s)")
-    parser.add_argument("--max-lr", type=_rate, default=10.0, metavar="RATE",
-                        help="last learning rate of the ramp (default: %(default)s)")
-    parser.add_argument("--num-steps", type=num_steps, default=100, metavar="N",
-                        help="optimizer steps from --min-lr to --max-lr, each at a "
-                             "geometrically larger rate (default: %(default)s)")
-    parser.add_argument("--smoothing", type=smoothing, default=0.9, metavar="BETA",
-                        help="weight of the past in the moving average of the loss; "
-                             "0 is none (default: %(default)s)")
-    parser.add_argument("--stop-factor", type=stop_factor, default=4.0, metavar="FACTOR",
-                        help="stop once the smoothed loss exceeds FACTOR times the "
-                             "best; 'none' runs every step (default: %(default)s)")
+    flags = [
+        ("--min-lr", _rate, "RATE", "first learning rate of the ramp"),
+        ("--max-lr", _rate, "RATE", "last learning rate of the ramp"),
+        ("--num-steps", num_steps, "N", "optimizer steps from --min-lr to --max-lr, "
+                                        "each at a geometrically larger rate"),
+        ("--smoothing", smoothing, "BETA", "weight of the past in the moving average "
+                                           "of the loss; 0 is none"),
+        ("--stop-factor", stop_factor, "FACTOR", "stop once the smoothed loss exceeds "
+                                                 "FACTOR times the best; 'none' runs "
+                                                 "every step"),
+    ]
+    for flag, kind, metavar, text in flags:
+        parser.add_argument(flag, type=kind, metavar=metavar,
+                            default=RANGE_TEST_DEFAULTS[flag[2:].replace("-", "_")],
+                            help=f"{text} (default: %(default)s)")
     add_batch_size_argument(parser)
 
 

@@ -9,6 +9,7 @@ part's statistics (what ``make_pipeline(StandardScaler(), estimator)`` does)
 and a regression target is standardized.
 """
 
+import inspect
 import json
 import sys
 import warnings
@@ -22,9 +23,10 @@ from .data import load_data
 #: Where ``--plot`` writes when not given, and the file written in a folder.
 DEFAULT_PLOT = "lr_find.png"
 
-#: The points at either end of a curve that the suggestion ignores
-#: (``lr_range_test``'s ``skip_start`` and ``skip_end``; not options).
-SKIP_START, SKIP_END = 10, 5
+#: The points at either end of a curve that the suggestion ignores: the
+#: defaults of ``lr_range_test``'s ``skip_start`` and ``skip_end`` (not options).
+SKIP_START, SKIP_END = (inspect.signature(lr_range_test).parameters[name].default
+                        for name in ("skip_start", "skip_end"))
 
 #: The plot's loss axis stops at this multiple of the highest starting loss:
 #: the last points of a curve that blows up go orders of magnitude above
@@ -74,16 +76,16 @@ def range_tests(data, *, optimizers, hidden, batch_size, seed, extra_params, tes
         est = Estimator(optimizer=optimizer, batch_size=batch_size, penalty="l2",
                         alpha=ALPHA, random_state=seed, **model_params(hidden),
                         **extra_params)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
+        with warnings.catch_warnings():
+            # a curve too short for a suggestion: one note for all, from run()
+            warnings.filterwarnings("ignore", message="The range test recorded",
+                                    category=UserWarning)
             try:
-                result = lr_range_test(est, data.X_train, data.y_train,
-                                       skip_start=SKIP_START, skip_end=SKIP_END,
-                                       **test_params)
+                result = lr_range_test(est, data.X_train, data.y_train, **test_params)
             except ValueError as exc:
                 raise CLIError(f"the range test of {optimizer} failed on {data.name}: "
                                f"{exc}") from None
-        if result.suggestion_ is None and any("too few" in str(w.message) for w in caught):
+        if result.suggestion_ is None:  # only when too few points remain
             too_few.append(optimizer)
         results[optimizer] = result
     return results, too_few
@@ -170,7 +172,7 @@ def run(args):
         print(json.dumps(jsonable(result), indent=2))
         return EXIT_OK
     structure = f"hidden_layer_sizes={args.hidden}, " if args.hidden else ""
-    stop = ("every step" if args.stop_factor is None
+    stop = ("no early stop" if args.stop_factor is None
             else f"stop once the smoothed loss exceeds {args.stop_factor:g} x the best")
     print(f"sk-gradopt lr-find: {data.describe()}")
     print(f"{Estimator.__name__}({structure}penalty='l2', alpha={ALPHA:g}, "
