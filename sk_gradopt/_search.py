@@ -19,10 +19,25 @@ optimizer     parameters searched (besides ``optimizer`` itself)
 
 ``schedule`` joins every space when asked for, and so do the structure of
 a multi-layer perceptron (``hidden_layer_sizes``, ``activation``) for
-``GradientMLPRegressor`` / ``GradientMLPClassifier``. ``eps`` (RMSprop, Adam) and
-``power_t`` (the ``"invscaling"`` schedule) stay at the estimator's values:
-they rarely matter, and every extra dimension costs a random or Bayesian
-search samples.
+``GradientMLPRegressor`` / ``GradientMLPClassifier``, and the training tools
+that every optimizer reads:
+
+=================  =============================  ==================================
+parameter          ``True`` searches              what it is
+=================  =============================  ==================================
+``weight_decay``   ``[0.0, 1e-4, 1e-3, 1e-2]``    decoupled weight decay (AdamW for
+                                                  ``adam``)
+``max_grad_norm``  ``[None, 1.0, 10.0]``          clipping of the gradient's norm;
+                                                  None: no clipping
+``warmup_steps``   ``[0, 10, 100]``               linear warmup, in optimizer steps
+=================  =============================  ==================================
+
+They are finite sets in every kind (a list, or a ``Categorical`` for Bayes):
+a log-uniform range cannot hold a weight decay of 0, and "no clipping" is
+None, which scikit-optimize's ``Categorical`` holds as it is. ``eps``
+(RMSprop, Adam) and ``power_t`` (the ``"invscaling"`` schedule) stay at the
+estimator's values: they rarely matter, and every extra dimension costs a
+random or Bayesian search samples.
 """
 
 import math
@@ -64,6 +79,27 @@ _BETA_2 = [0.99, 0.999, 0.9999]
 # The parameters an optimizer reads besides learning_rate (and the schedule).
 _USES_BATCH_SIZE = {"sgd", "momentum", "rmsprop", "adam"}
 
+#: What ``True`` searches for each training tool, in every kind. On standard-
+#: scaled data and a target of order one, the gradient's norm is about 1 to
+#: 1.5 at the start of a linear fit (up to about 2 on batches of 32): 1.0
+#: clips the first and the noisiest steps, 10 only steps that blow up.
+DEFAULT_TRAINING_TOOLS = {
+    "weight_decay": [0.0, 1e-4, 1e-3, 1e-2],
+    "max_grad_norm": [None, 1.0, 10.0],
+    "warmup_steps": [0, 10, 100],
+}
+
+#: Each training tool's values: what one is, a check of one, and its type.
+_TOOL_VALUES = {
+    "weight_decay": ("numbers >= 0, such as [0.0, 0.01]",
+                     lambda v: _finite(v) and v >= 0, float),
+    "max_grad_norm": ("numbers > 0 or None (no clipping), such as [None, 1.0]",
+                      lambda v: v is None or (_finite(v) and v > 0),
+                      lambda v: None if v is None else float(v)),
+    "warmup_steps": ("integers >= 0, such as [0, 50]",
+                     lambda v: _is_int(v) and v >= 0, int),
+}
+
 
 def _learning_rate_values(low, high, kind, dimension):
     """Grid: one value per decade from ``low`` to ``high``; else a log range."""
@@ -91,8 +127,12 @@ def _choices(values, kind, dimension):
 
 
 def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
-               structure=None):
-    """The space of one optimizer, without the prefix."""
+               shared=None):
+    """The space of one optimizer, without the prefix.
+
+    ``shared``: name -> values that every optimizer's space holds (the MLP's
+    structure, the training tools).
+    """
     low, high = learning_rate or DEFAULT_LEARNING_RATES[optimizer]
     space = {
         "optimizer": _choices([optimizer], kind, dimension),
@@ -100,7 +140,7 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
     }
     if schedule:
         space["schedule"] = _choices(schedule, kind, dimension)
-    for name, values in (structure or {}).items():
+    for name, values in (shared or {}).items():
         space[name] = _choices(values, kind, dimension)
     if optimizer == "momentum":
         space["momentum"] = (
@@ -214,6 +254,43 @@ def _check_batch_size(batch_size):
     return [size if size == "auto" else int(size) for size in dict.fromkeys(sizes)]
 
 
+def _is_int(value):
+    """Whether ``value`` is an integer (not a bool)."""
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _finite(value):
+    """Whether ``value`` is a real number (not a bool) that is finite as a float64."""
+    if not isinstance(value, Real) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:  # an int such as 10**400 is a Real that no float can hold
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _check_training_tool(name, values):
+    """None (leave the estimator's own) or the list of values of ``name`` to search.
+
+    ``name`` is ``"weight_decay"``, ``"max_grad_norm"`` or ``"warmup_steps"``;
+    ``values`` is None, True (:data:`DEFAULT_TRAINING_TOOLS`) or a non-empty
+    list (or tuple) of valid values, of which duplicates are dropped.
+    """
+    if values is None:
+        return None
+    if values is True or isinstance(values, np.bool_) and values:
+        return list(DEFAULT_TRAINING_TOOLS[name])
+    what, valid, convert = _TOOL_VALUES[name]
+    if (isinstance(values, (str, bytes)) or not isinstance(values, Sequence)
+            or not values or not all(valid(value) for value in values)):
+        raise ValueError(
+            f"{name} must be None (leave the estimator's own), True (search "
+            f"{DEFAULT_TRAINING_TOOLS[name]}) or a non-empty list of {what}; "
+            f"got {reprlib.repr(values)}."
+        )
+    return list(dict.fromkeys(convert(value) for value in values))
+
+
 def _check_schedule(schedule):
     if schedule is None:
         return None
@@ -269,7 +346,8 @@ def _check_activation(activation):
 
 def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
                  batch_size=True, schedule=None, hidden_layer_sizes=None,
-                 activation=None):
+                 activation=None, weight_decay=None, max_grad_norm=None,
+                 warmup_steps=None):
     """Search space over an optimizer's settings, for a scikit-learn searcher.
 
     Parameters
@@ -328,6 +406,23 @@ default="all"
         ``"identity"``) of a multi-layer perceptron to search in every
         space; None leaves the estimator's own.
 
+    weight_decay : bool, list of float or None, default=None
+        Decoupled weight decay to search in every space (every optimizer
+        reads it; for ``"adam"`` it is AdamW): True searches ``[0.0, 1e-4,
+        1e-3, 1e-2]``, a list such as ``[0.0, 0.01]`` exactly those values
+        (numbers >= 0), None leaves the estimator's own.
+
+    max_grad_norm : bool, list of (float or None) or None, default=None
+        Gradient clipping thresholds to search in every space: True searches
+        ``[None, 1.0, 10.0]`` (None: no clipping), a list exactly those
+        values (numbers > 0, or None), None (the argument) leaves the
+        estimator's own.
+
+    warmup_steps : bool, list of int or None, default=None
+        Lengths of the linear warmup, in optimizer steps, to search in every
+        space: True searches ``[0, 10, 100]``, a list exactly those values
+        (integers >= 0), None leaves the estimator's own.
+
     Returns
     -------
     space : dict or list of dict
@@ -340,8 +435,9 @@ default="all"
     ------
     ValueError
         If ``optimizer``, ``kind``, ``prefix``, ``learning_rate``,
-        ``batch_size``, ``schedule``, ``hidden_layer_sizes`` or
-        ``activation`` is not valid; the message lists the valid values.
+        ``batch_size``, ``schedule``, ``hidden_layer_sizes``, ``activation``,
+        ``weight_decay``, ``max_grad_norm`` or ``warmup_steps`` is not valid;
+        the message lists the valid values.
     ImportError
         If ``kind="bayes"`` and scikit-optimize is not installed.
 
@@ -364,6 +460,18 @@ default="all"
     ``beta_1`` 0.8 to 0.99 (``[0.9]``), ``beta_2`` one of 0.99, 0.999,
     0.9999 (``[0.99, 0.999]``) and ``batch_size`` 16 to 256 (``[32,
     128]``).
+
+    ``weight_decay``, ``max_grad_norm`` and ``warmup_steps`` are the same
+    finite sets in every kind: a list, or a ``Categorical`` for Bayes (a
+    log-uniform range cannot hold a weight decay of 0; scikit-optimize's
+    ``Categorical`` holds ``max_grad_norm=None``, no clipping, as it is).
+    Weight decay is decoupled, ``W <- W - lr_t * weight_decay * W`` on the
+    weights only, so its effect grows with the learning rate; it is not
+    ``alpha``, the penalty inside the objective. On standardized data the
+    gradient's norm starts at about 1: a ``max_grad_norm`` of 1.0 clips the
+    first and the noisiest steps, 10 only the steps of a learning rate that
+    blows up. Each of the three multiplies the size of a grid by the number
+    of its values.
 
     How the searchers read a list of dicts: ``GridSearchCV`` searches the
     union of the grids; ``RandomizedSearchCV`` draws a dict uniformly, then
@@ -395,6 +503,10 @@ default="all"
     [['learning_rate', 'optimizer'], ['batch_size', 'learning_rate', 'optimizer']]
     >>> [float(bound) for bound in search_space("gd", "random")["learning_rate"].support()]
     [0.001, 10.0]
+    >>> space = search_space("sgd", batch_size=False, weight_decay=True,
+    ...                      max_grad_norm=[None, 1.0])
+    >>> space["weight_decay"], space["max_grad_norm"]
+    ([0.0, 0.0001, 0.001, 0.01], [None, 1.0])
     """
     optimizers, as_list = _check_optimizers(optimizer)
     if kind not in KINDS:
@@ -411,10 +523,13 @@ default="all"
     learning_rate = _check_learning_rate(learning_rate)
     batch_size = _check_batch_size(batch_size)
     schedule = _check_schedule(schedule)
-    structure = {
+    shared = {
         name: values for name, values in (
             ("hidden_layer_sizes", _check_hidden_layer_sizes(hidden_layer_sizes, kind)),
             ("activation", _check_activation(activation)),
+            ("weight_decay", _check_training_tool("weight_decay", weight_decay)),
+            ("max_grad_norm", _check_training_tool("max_grad_norm", max_grad_norm)),
+            ("warmup_steps", _check_training_tool("warmup_steps", warmup_steps)),
         ) if values is not None
     }
     dimension = _import_skopt_space() if kind == "bayes" else None
@@ -422,6 +537,6 @@ default="all"
     spaces = []
     for name in optimizers:
         space = _one_space(name, kind, learning_rate, batch_size, schedule, dimension,
-                           structure)
+                           shared)
         spaces.append({prefix + key: values for key, values in space.items()})
     return spaces if as_list else spaces[0]

@@ -70,7 +70,7 @@ def csv(text, *argv, target="y", command="compare"):
     def call(tmp_path):
         path = tmp_path / "data.csv"
         path.write_text(text, encoding="utf-8")
-        no_plot = ["--no-plot"] if command == "compare" else []
+        no_plot = ["--no-plot"] if command in ("compare", "lr-find") else []
         return cli(command, "--csv", str(path), "--target", target, *no_plot, *argv)(tmp_path)
 
     return call
@@ -192,7 +192,7 @@ for i, (value, column) in enumerate([("1e300", 0), ("-1e300", 1), ("1e200", 2),
                                      ("1.7e308", 0)]):
     rows = numeric_rows(30, 4, seed=20 + i)
     rows[5 + i][column] = value
-    for command in ("compare", "tune"):
+    for command in ("compare", "tune", "lr-find"):
         CASES.append(Case(
             f"overflow-feature-{value}-{command}",
             csv(table(["a", "b", "c", "y"], rows), command=command), USAGE, f"column {'abc'[column]!r} holds values up to {abs(float(value)):.3g} "
@@ -261,9 +261,80 @@ ARGUMENTS = [
     ("no-command", [], "usage: sk-gradopt"),
 ]
 for text in ["0", "64,0", "-8", "64,,32", "wide", "64.5", ""]:
-    for command in ("compare", "tune"):
+    for command in ("compare", "tune", "lr-find"):
         ARGUMENTS.append((f"hidden-{command}-{text or 'empty'}", [command, "--hidden", text],
                           f"{text!r} is not a list of hidden layer sizes"))
+# lr-find: its own flags (lr_range_test's parameters) and the shared ones
+RATE = "is not a positive number"
+ARGUMENTS += [
+    ("lr-find-min-lr-0", ["lr-find", "--min-lr", "0"], f"--min-lr: 0 {RATE}"),
+    ("lr-find-min-lr-negative", ["lr-find", "--min-lr", "-0.001"], f"--min-lr: -0.001 {RATE}"),
+    ("lr-find-min-lr-nan", ["lr-find", "--min-lr", "nan"], f"--min-lr: nan {RATE}"),
+    ("lr-find-min-lr-text", ["lr-find", "--min-lr", "tiny"], f"--min-lr: 'tiny' {RATE}"),
+    ("lr-find-max-lr-inf", ["lr-find", "--max-lr", "inf"], f"--max-lr: inf {RATE}"),
+    ("lr-find-max-lr-1e400", ["lr-find", "--max-lr", "1e400"], f"--max-lr: 1e400 {RATE}"),
+    ("lr-find-max-lr-0", ["lr-find", "--max-lr", "0"], f"--max-lr: 0 {RATE}"),
+    ("lr-find-min-above-max", ["lr-find", "--min-lr", "1", "--max-lr", "0.1"],
+     "--min-lr 1 must be smaller than --max-lr 0.1"),
+    ("lr-find-min-equals-max", ["lr-find", "--min-lr", "0.5", "--max-lr", "0.5"],
+     "--min-lr 0.5 must be smaller than --max-lr 0.5"),
+    ("lr-find-min-above-default-max", ["lr-find", "--min-lr", "20"],
+     "--min-lr 20 must be smaller than --max-lr 10"),
+    ("lr-find-num-steps-1", ["lr-find", "--num-steps", "1"],
+     "--num-steps: 1 is not an integer >= 2"),
+    ("lr-find-num-steps-0", ["lr-find", "--num-steps", "0"],
+     "--num-steps: 0 is not an integer >= 2"),
+    ("lr-find-num-steps-float", ["lr-find", "--num-steps", "50.5"],
+     "--num-steps: '50.5' is not an integer >= 2"),
+    ("lr-find-smoothing-1", ["lr-find", "--smoothing", "1"],
+     "--smoothing: 1 is not a number from 0 (no smoothing) up to, not including, 1"),
+    ("lr-find-smoothing-negative", ["lr-find", "--smoothing", "-0.1"],
+     "--smoothing: -0.1 is not a number from 0"),
+    ("lr-find-smoothing-nan", ["lr-find", "--smoothing", "nan"],
+     "--smoothing: nan is not a number from 0"),
+    ("lr-find-smoothing-text", ["lr-find", "--smoothing", "some"],
+     "--smoothing: 'some' is not a number from 0"),
+    ("lr-find-stop-factor-1", ["lr-find", "--stop-factor", "1"],
+     "--stop-factor: 1 is not a number > 1, or 'none'"),
+    ("lr-find-stop-factor-0.5", ["lr-find", "--stop-factor", "0.5"],
+     "--stop-factor: 0.5 is not a number > 1"),
+    ("lr-find-stop-factor-inf", ["lr-find", "--stop-factor", "inf"],
+     "--stop-factor: inf is not a number > 1"),
+    ("lr-find-stop-factor-text", ["lr-find", "--stop-factor", "never"],
+     "--stop-factor: 'never' is not a number > 1, or 'none'"),
+    ("lr-find-optimizer-unknown", ["lr-find", "--optimizer", "newton"],
+     "argument --optimizer: invalid choice: 'newton'"),
+    ("lr-find-optimizer-case", ["lr-find", "--optimizer", "Adam"],
+     "argument --optimizer: invalid choice: 'Adam'"),
+    ("lr-find-batch-size-0", ["lr-find", "--batch-size", "0"],
+     "0 is not an integer >= 1, or 'auto'"),
+    ("lr-find-no-plot-and-plot", ["lr-find", "--no-plot", "--plot", "x.png"],
+     "argument --plot: not allowed with argument --no-plot"),
+    ("lr-find-plot-bad-extension", ["lr-find", "--plot", "curves.xyz"],
+     "matplotlib cannot write '.xyz' files"),
+    ("lr-find-plot-missing-folder", ["lr-find", "--plot", "no/such/x.png"], "does not exist"),
+    ("lr-find-seed-negative", ["lr-find", "--seed", "-1"], f"--seed: -1 {SEED}"),
+    ("lr-find-test-size-1", ["lr-find", "--test-size", "1"],
+     "1 is not a fraction between 0 and 1"),
+    ("lr-find-csv-without-target", ["lr-find", "--csv", "x.csv"],
+     "--csv needs --target COLUMN"),
+    ("lr-find-dataset-task-mismatch", ["lr-find", "--dataset", "iris", "--task", "regression"],
+     "--dataset iris is a classification dataset"),
+    # a range test has a number of steps, not an epoch budget
+    ("lr-find-max-iter", ["lr-find", "--max-iter", "5"],
+     "unrecognized arguments: --max-iter 5"),
+    ("lr-find-tol", ["lr-find", "--tol", "none"], "unrecognized arguments: --tol none"),
+    ("lr-find-learning-rate", ["lr-find", "--learning-rate", "0.1"],
+     "unrecognized arguments: --learning-rate 0.1"),
+]
+CASES.append(Case("csv-lr-find-missing-file",
+                  cli("lr-find", "--csv", "nope.csv", "--target", "y"),
+                  USAGE, "--csv nope.csv: no such file."))
+CASES.append(Case("csv-lr-find-single-class",
+                  csv(table(["a", "y"], [[i, 1] for i in range(12)]),
+                      "--task", "classification", command="lr-find"),
+                  USAGE, "has a single class"))
+
 for n_iter in range(1, len(OPTIMIZERS)):
     ARGUMENTS.append((
         f"bayes-n-iter-{n_iter}", ["tune", "--search", "bayes", "--n-iter", str(n_iter)],
@@ -304,6 +375,34 @@ for name, value in [("empty", []), ("zero", [(0,)]), ("negative", [(8, -1)]),
 for name, value in [("unknown", "softplus"), ("empty", []), ("one-bad", ["relu", "gelu"])]:
     CASES.append(Case(f"space-activation-{name}", space("adam", activation=value),
                       ValueError, "activation="))
+
+# the training tools: None, True or a non-empty list of valid values
+TOOL_CASES = {
+    "weight_decay": ("True (search [0.0, 0.0001, 0.001, 0.01]) or a non-empty list of "
+                     "numbers >= 0", [
+                         ("negative", [-1e-3]), ("nan", [math.nan]), ("inf", [0.0, math.inf]),
+                         ("huge-int", [10**400]), ("text", ["0.01"]), ("bool", [True]),
+                         ("none-in-list", [None]), ("scalar", 0.01), ("empty", []),
+                         ("false", False), ("string", "0.01"), ("array", np.array([0.1])),
+                     ]),
+    "max_grad_norm": ("True (search [None, 1.0, 10.0]) or a non-empty list of numbers > 0 "
+                      "or None (no clipping)", [
+                          ("zero", [0.0]), ("negative", [None, -1.0]), ("nan", [math.nan]),
+                          ("inf", [math.inf]), ("text", ["1"]), ("scalar", 1.0),
+                          ("empty", []), ("false", False), ("bool", [True]),
+                      ]),
+    "warmup_steps": ("True (search [0, 10, 100]) or a non-empty list of integers >= 0", [
+        ("negative", [-10]), ("float", [10.0]), ("fraction", [0.5]), ("text", ["10"]),
+        ("bool", [False]), ("none-in-list", [None]), ("scalar", 10), ("empty", []),
+        ("false", False),
+    ]),
+}
+for name, (valid, values) in TOOL_CASES.items():
+    for i, (label, value) in enumerate(values):
+        kind = ("grid", "random", "bayes")[i % 3]  # checked before skopt is imported
+        CASES.append(Case(f"space-{name.replace('_', '-')}-{label}-{kind}",
+                          space("all", kind, **{name: value}), ValueError,
+                          f"{name} must be None (leave the estimator's own), {valid}"))
 
 # ------------------------------------------------------------ estimators
 

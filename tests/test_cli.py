@@ -8,6 +8,7 @@ cases are in ``test_bad_inputs.py``.
 """
 
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -28,11 +29,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 import sk_gradopt.cli
-from sk_gradopt import OPTIMIZERS, GradientRegressor, search_space
+from sk_gradopt import (OPTIMIZERS, GradientClassifier, GradientMLPRegressor,
+                        GradientRegressor, lr_range_test, search_space)
 from sk_gradopt._array_api import import_cupy
-from sk_gradopt.cli import arguments, compare, main, tune
+from sk_gradopt.cli import arguments, compare, lr_find, main, tune
 from sk_gradopt.cli.common import CLIError, backend_params
-from sk_gradopt.cli.data import infer_task
+from sk_gradopt.cli.data import infer_task, load_data
 
 SCRIPT = shutil.which("sk-gradopt", path=os.path.dirname(sys.executable))
 MODULE = [sys.executable, "-m", "sk_gradopt"]
@@ -55,7 +57,24 @@ TUNE_KEYS = {
     "n_candidates", "n_splits", "n_fits", "refit", "max_iter", "tol", "random_state",
     "backend", "time_s",
 }
+LR_FIND_KEYS = {
+    "command", "dataset", "task", "n_train", "n_test", "n_features", "features_scaled",
+    "target_standardized", "estimator", "min_lr", "max_lr", "num_steps", "smoothing",
+    "stop_factor", "batch_size", "random_state", "backend", "plot", "results",
+}
+CURVE_KEYS = {"optimizer", "learning_rates", "losses", "smoothed_losses", "suggestion",
+              "stopped_early"}
 STATUSES = {compare.OPTIMAL, compare.NO_IMPROVEMENT, compare.MAX_ITER, compare.DIVERGED}
+
+#: Each subcommand that plots: its arguments on small data, its default file
+#: and the last line of its text output.
+PLOTTING = {
+    "compare": (["compare", "--dataset", "iris", "--max-iter", "20"], "loss_curves.png",
+                "loss curves written to"),
+    "lr-find": (["lr-find", "--dataset", "iris", "--num-steps", "30"], "lr_find.png",
+                "curves written to"),
+}
+
 
 #: rich, and so the progress bar, treats stderr as a terminal under this.
 AS_TERMINAL = {"TTY_COMPATIBLE": "1"}
@@ -76,6 +95,7 @@ def runs(tmp_path_factory):
         "bad_dataset": (MODULE + ["compare", "--dataset", "mnist"], {}),
         "missing_csv": (MODULE + ["compare", "--csv", "missing.csv", "--target", "y"], {}),
         "cupy": (MODULE + ["compare", "--backend", "cupy", "--no-plot"], {}),
+        "lr_find": ([script, "lr-find", "--dataset", "wine", "--num-steps", "40"], {}),
     }
     base = {key: value for key, value in os.environ.items()
             if key not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
@@ -354,36 +374,41 @@ def without_matplotlib(monkeypatch):
                         lambda name, *args: None if name == "matplotlib" else find_spec(name, *args))
 
 
+@pytest.mark.parametrize("command", PLOTTING)
 def test_without_matplotlib_the_default_plot_is_skipped(tmp_path, capsys, monkeypatch,
-                                                        without_matplotlib):
+                                                        without_matplotlib, command):
+    argv, default, last_line = PLOTTING[command]
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_main(capsys, "compare", "--dataset", "iris", "--max-iter", "50")
+    code, out, err = run_main(capsys, *argv)
     assert code == 0, err
-    assert "matplotlib is not installed" in err and "sk-gradopt[plot]" in err
-    assert "loss curves written" not in out
+    assert "matplotlib is not installed" in err and f"sk-gradopt[plot]' to get {default}" in err
+    assert last_line not in out
     assert list(tmp_path.iterdir()) == []
-    code, out, err = run_main(capsys, "compare", "--plot", "curves.png")
+    code, out, err = run_main(capsys, command, "--plot", "curves.png")
     assert code == 2 and out == ""
     assert "--plot curves.png needs matplotlib: pip install 'sk-gradopt[plot]'" in err
 
 
+@pytest.mark.parametrize("command", PLOTTING)
 @pytest.mark.parametrize("given, written", [
     ("curves", "curves.png"),               # no extension: .png
-    ("out", os.path.join("out", "loss_curves.png")),  # an existing folder
+    ("out", os.path.join("out", "{default}")),  # an existing folder
     ("curves.svg", "curves.svg"),           # another format matplotlib writes
     (os.path.join("out", "run.v2"), None),  # an extension matplotlib can't write
 ])
-def test_plot_path_is_the_file_written(tmp_path, capsys, monkeypatch, given, written):
+def test_plot_path_is_the_file_written(tmp_path, capsys, monkeypatch, command, given,
+                                       written):
+    argv, default, last_line = PLOTTING[command]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out").mkdir()
-    code, out, err = run_main(capsys, "compare", "--dataset", "iris", "--max-iter", "20",
-                              "--plot", given)
+    code, out, err = run_main(capsys, *argv, "--plot", given)
     if written is None:
         assert code == 2 and "matplotlib cannot write '.v2' files; use one of" in err
         assert list((tmp_path / "out").iterdir()) == []
         return
+    written = written.format(default=default)
     assert code == 0, err
-    assert f"loss curves written to {written}\n" in out
+    assert out.endswith(f"{last_line} {written}\n")
     assert (tmp_path / written).stat().st_size > 1000
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert files == [written]
@@ -612,3 +637,165 @@ def test_tune_hidden_searches_an_mlp_step(capsys):
                             "--max-iter", "10", "--search", "random", "--n-iter", "5",
                             "--no-progress")
     assert code == 0 and "GradientMLPClassifier(hidden_layer_sizes=(6,)" in out
+
+
+# ------------------------------------------------------------- lr-find
+
+
+def test_lr_find_prints_a_row_per_optimizer_and_writes_the_png(runs):
+    code, out, err, cwd = _script_run(runs, "lr_find")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("sk-gradopt lr-find: wine (classification)")
+    assert "range test: 40 steps, learning rate from 1e-07 to 10 geometrically" in out
+    header = lines.index("optimizer  suggestion  points  stopped early")
+    rows = [line.split() for line in lines[header + 1:header + 6]]
+    assert [row[0] for row in rows] == list(OPTIMIZERS)
+    for optimizer, suggestion, points, *stopped in rows:
+        assert suggestion == "none" or 1e-7 <= float(suggestion) <= 10, optimizer
+        assert 1 <= int(points) <= 40 and stopped in (["yes"], ["no"]), optimizer
+    assert "The suggestion is a heuristic" in out and "the curve is what to read" in out
+    assert out.endswith("curves written to lr_find.png\n")
+    assert _png_size(cwd / "lr_find.png") == (700, 450)
+    assert err == ""
+
+
+def _split(dataset, scale_X):
+    args = types.SimpleNamespace(csv=None, target=None, dataset=dataset, task=None,
+                                 test_size=0.25, seed=0)
+    return load_data(args, scale_X=scale_X)
+
+
+def test_lr_find_json_is_the_range_test_of_a_scaled_pipeline(capsys):
+    result, err = run_json(capsys, "lr-find", "--dataset", "iris", "--no-plot",
+                           "--num-steps", "40", "--min-lr", "1e-4", "--smoothing", "0.5",
+                           "--optimizer", "sgd", "--optimizer", "adam")
+    assert set(result) == LR_FIND_KEYS and result["plot"] is None
+    assert (result["command"], result["dataset"], result["estimator"]) == (
+        "lr-find", "iris", "GradientClassifier")
+    assert (result["min_lr"], result["max_lr"], result["num_steps"], result["smoothing"],
+            result["stop_factor"]) == (1e-4, 10.0, 40, 0.5, 4.0)
+    assert [r["optimizer"] for r in result["results"]] == ["sgd", "adam"]
+    # what the issue asks for: lr_range_test of StandardScaler + the estimator on
+    # the training part (the CLI scales in load_data; the curves are the same)
+    raw = _split("iris", scale_X=False)
+    for row in result["results"]:
+        assert set(row) == CURVE_KEYS
+        est = GradientClassifier(optimizer=row["optimizer"], penalty="l2", alpha=1e-4,
+                                 random_state=0)
+        expected = lr_range_test(make_pipeline(StandardScaler(), est), raw.X_train,
+                                 raw.y_train, min_lr=1e-4, num_steps=40, smoothing=0.5)
+        np.testing.assert_allclose(row["learning_rates"], expected.learning_rates_,
+                                   rtol=1e-12)
+        np.testing.assert_allclose(row["losses"], expected.losses_, rtol=1e-9)
+        np.testing.assert_allclose(row["smoothed_losses"], expected.smoothed_losses_,
+                                   rtol=1e-9)
+        assert row["suggestion"] == pytest.approx(expected.suggestion_)
+        assert row["suggestion"] in row["learning_rates"]
+        assert row["stopped_early"] is expected.stopped_early_
+        assert row["learning_rates"][0] == pytest.approx(1e-4)
+        # the ramp is geometric: a constant ratio from one step to the next
+        np.testing.assert_allclose(np.diff(np.log(row["learning_rates"])),
+                                   np.log(10.0 / 1e-4) / 39, rtol=1e-9)
+
+
+def test_lr_find_flags_have_the_names_and_defaults_of_lr_range_test():
+    args = arguments.build_parser().parse_args(["lr-find"])
+    signature = inspect.signature(lr_range_test).parameters
+    for name in ("min_lr", "max_lr", "num_steps", "smoothing", "stop_factor"):
+        assert getattr(args, name) == signature[name].default, name
+    assert (args.optimizer, args.batch_size, args.plot, args.no_plot) == (None, "auto",
+                                                                          None, False)
+
+
+def test_lr_find_table_matches_its_json(capsys):
+    argv = ["lr-find", "--dataset", "diabetes", "--no-plot", "--num-steps", "50"]
+    result, _ = run_json(capsys, *argv)
+    code, out, err = run_main(capsys, *argv)
+    assert code == 0 and err == ""
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if line.split() and line.split()[0] in OPTIMIZERS}
+    assert list(rows) == list(OPTIMIZERS)
+    for row in result["results"]:
+        suggestion, points, stopped = rows[row["optimizer"]]
+        expected = "none" if row["suggestion"] is None else f"{row['suggestion']:.3g}"
+        assert (suggestion, int(points)) == (expected, len(row["losses"]))
+        assert stopped == ("yes" if row["stopped_early"] else "no")
+    assert "diabetes (regression)" in out and "GradientRegressor(penalty='l2'" in out
+
+
+def test_lr_find_without_stop_factor_runs_every_step(capsys):
+    # a ramp that stays below divergence: every step is recorded
+    result, _ = run_json(capsys, "lr-find", "--dataset", "diabetes", "--no-plot",
+                         "--stop-factor", "none", "--max-lr", "0.01", "--num-steps", "30",
+                         "--optimizer", "gd", "--batch-size", "16", "--optimizer", "sgd")
+    assert result["stop_factor"] is None and result["batch_size"] == 16
+    for row in result["results"]:
+        assert len(row["losses"]) == 30 and row["stopped_early"] is False
+        assert row["learning_rates"][-1] == pytest.approx(0.01)
+    # the batch size reached the estimator: full-batch gd and sgd on 16 samples differ
+    gd, sgd = result["results"]
+    assert gd["losses"] != sgd["losses"]
+
+
+def test_lr_find_with_too_few_points_says_none_and_how_to_get_more(capsys):
+    code, out, err = run_main(capsys, "lr-find", "--dataset", "iris", "--no-plot",
+                              "--num-steps", "12", "--optimizer", "gd", "--optimizer", "gd")
+    assert code == 0
+    assert re.search(r"^gd +none +\d+ ", out, flags=re.M), out
+    assert len([line for line in out.splitlines() if line.startswith("gd ")]) == 1
+    assert err == ("note: no suggestion for gd: the curve has too few points once the "
+                   "first 10 and the last 5 are skipped. Raise --num-steps, or lower "
+                   "--min-lr if the loss rose from the start.\n")
+    result, _ = run_json(capsys, "lr-find", "--dataset", "iris", "--no-plot",
+                         "--num-steps", "12", "--optimizer", "gd")
+    assert result["results"][0]["suggestion"] is None
+
+
+def test_lr_find_when_every_first_step_blows_up_no_plot_is_written(tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result, err = run_json(capsys, "lr-find", "--optimizer", "gd", "--min-lr", "1e200",
+                           "--max-lr", "1e300")
+    (row,) = result["results"]
+    assert row["losses"] == row["learning_rates"] == [] and row["stopped_early"] is True
+    assert row["suggestion"] is None and result["plot"] is None
+    assert "note: no curve to plot: every range test stopped at its first step." in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lr_find_hidden_runs_the_mlp_range_test(capsys):
+    result, _ = run_json(capsys, "lr-find", "--dataset", "diabetes", "--hidden", "8",
+                         "--no-plot", "--num-steps", "30", "--optimizer", "adam")
+    assert result["estimator"] == "GradientMLPRegressor"
+    (row,) = result["results"]
+    raw = _split("diabetes", scale_X=False)
+    est = GradientMLPRegressor(hidden_layer_sizes=(8,), optimizer="adam", penalty="l2",
+                               alpha=1e-4, random_state=0)
+    expected = lr_range_test(make_pipeline(StandardScaler(), est), raw.X_train,
+                             raw.y_train, num_steps=30)
+    np.testing.assert_allclose(row["losses"], expected.losses_, rtol=1e-9)
+
+
+def test_lr_find_plot_draws_every_curve_on_one_axes(monkeypatch, tmp_path):
+    # the axes of the written figure: one solid curve per optimizer, and a loss
+    # axis cut below the last points of the curves that blew up
+    saved = {}
+    monkeypatch.setattr(lr_find, "write_figure",
+                        lambda figure, path: saved.update(figure=figure, path=path))
+    data = _split("diabetes", scale_X=True)
+    results, _ = lr_find.range_tests(
+        data, optimizers=list(OPTIMIZERS), hidden=None, batch_size="auto", seed=0,
+        extra_params={}, test_params={},
+    )
+    lr_find.save_plot(results, "x.png", "title")
+    (ax,) = saved["figure"].axes
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(OPTIMIZERS)
+    assert ax.get_xscale() == "log" and ax.get_title() == "title"
+    highest = max(float(r.losses_.max()) for r in results.values())
+    start = max(float(r.smoothed_losses_[0]) for r in results.values())
+    assert highest > 10 * start  # some curve blew up at the end ...
+    assert ax.get_ylim()[1] == pytest.approx(lr_find.PLOT_TOP * start)  # ... off the plot
+    lowest = min(float(r.losses_.min()) for r in results.values())
+    assert ax.get_ylim()[0] < lowest
+

@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 import sk_gradopt._search
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor, search_space
-from sk_gradopt._search import KINDS
+from sk_gradopt._search import DEFAULT_TRAINING_TOOLS, KINDS
 
 ignore_convergence = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -109,7 +109,15 @@ SETTINGS = {
     "beta_2": (0.99, 0.999),
     "eps": (1e-8, 1e-1),
     "batch_size": (16, 64),
+    "weight_decay": (0.0, 1e-2),
+    "max_grad_norm": (None, 0.1),
+    "warmup_steps": (0, 10),
 }
+
+# The training tools: every optimizer reads them, and search_space adds them
+# to every space only when asked.
+TOOLS = ("weight_decay", "max_grad_norm", "warmup_steps")
+ALL_TOOLS = dict.fromkeys(TOOLS, True)
 
 
 def settings_that_change_the_fit(optimizer):
@@ -139,9 +147,13 @@ def test_space_holds_only_what_the_optimizer_reads(optimizer):
         assert {"learning_rate", "schedule"} <= set(space)
         assert ("batch_size" in space) == (optimizer != "gd")
     # All the decays of the optimizer are searched (eps is left out on purpose).
-    assert set(search_space(optimizer, "random")) == (used - {"eps", "schedule"}) | {
-        "optimizer"
-    }
+    assert set(search_space(optimizer, "random")) == (
+        used - {"eps", "schedule", *TOOLS}) | {"optimizer"}
+    # The training tools change every optimizer's fit, and join its space when asked.
+    assert set(TOOLS) <= used
+    for kind in KINDS:
+        assert set(search_space(optimizer, kind, **ALL_TOOLS)) - {"optimizer"} <= used
+        assert set(TOOLS) <= set(search_space(optimizer, kind, **ALL_TOOLS))
 
 
 def _validated(params):
@@ -153,13 +165,13 @@ def _validated(params):
 def test_every_point_of_every_space_is_a_valid_setting():
     skopt_space = pytest.importorskip("skopt.space")
     rng = np.random.RandomState(0)
-    for space in search_space("all", "grid"):
+    for space in search_space("all", "grid", **ALL_TOOLS):
         for params in ParameterGrid(space):
             _validated(params)
-    for space in search_space("all", "random"):
+    for space in search_space("all", "random", **ALL_TOOLS):
         for params in ParameterSampler(space, n_iter=30, random_state=rng):
             _validated(params)
-    for space in search_space("all", "bayes", schedule="cosine"):
+    for space in search_space("all", "bayes", schedule="cosine", **ALL_TOOLS):
         names = sorted(space)
         points = skopt_space.Space([space[name] for name in names]).rvs(30, random_state=0)
         for point in points:
@@ -199,6 +211,9 @@ def test_shapes_prefix_and_learning_rate_range():
         ({"learning_rate": (1.0, 0.1)}, "0 < low < high"),
         ({"learning_rate": 0.1}, "pair"),
         ({"schedule": ["constant", "step"]}, "'constant', 'invscaling', 'adaptive', 'cosine'"),
+        ({"weight_decay": [-0.1]}, r"True \(search \[0.0, 0.0001, 0.001, 0.01\]\)"),
+        ({"max_grad_norm": [0.0]}, r"numbers > 0 or None \(no clipping\)"),
+        ({"warmup_steps": 10}, r"non-empty list of integers >= 0"),
     ],
 )
 def test_invalid_arguments_name_the_valid_values(kwargs, message):
@@ -541,3 +556,77 @@ def test_a_search_over_mlp_structures_fits_each_structure(kind):
     n_layers = {GradientMLPRegressor(hidden_layer_sizes=p["hidden_layer_sizes"], max_iter=1)
                 .fit(X, y).n_layers_ for p in search.cv_results_["params"]}
     assert n_layers == {3, 4}
+
+
+# ------------------------------------------------------ the training tools
+
+
+def test_true_searches_the_default_sets_in_every_kind_and_a_list_those_values():
+    skopt_space = pytest.importorskip("skopt.space")
+    for kind in KINDS:
+        for space in search_space("all", kind, **ALL_TOOLS):
+            for name in TOOLS:
+                values = space[name]
+                if kind == "bayes":
+                    assert isinstance(values, skopt_space.Categorical)
+                    values = list(values.categories)
+                assert values == DEFAULT_TRAINING_TOOLS[name], (kind, name)
+    space = search_space("adam", "grid", weight_decay=[0, 0.05, 0.0], max_grad_norm=(None, 2),
+                         warmup_steps=[np.int64(5)])
+    assert space["weight_decay"] == [0.0, 0.05]  # as floats, without duplicates
+    assert space["max_grad_norm"] == [None, 2.0] and space["warmup_steps"] == [5]
+    assert all(type(v) is float for v in space["weight_decay"])
+    assert not set(TOOLS) & set(search_space("adam"))  # None: the estimator's own
+
+
+@ignore_convergence
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_each_searched_tool_value_reaches_the_estimator_and_changes_the_fit(optimizer):
+    X, y = regression_data(n_samples=100)
+    y = 100 * y  # a gradient norm far above 10 at first: every threshold clips
+    estimator = GradientRegressor(optimizer=optimizer, learning_rate=0.01, max_iter=3,
+                                  tol=None, random_state=0)
+    space = search_space(optimizer, **ALL_TOOLS)
+    for name in TOOLS:
+        values = space[name]
+        search = GridSearchCV(estimator, {name: values}, cv=2).fit(X, y)
+        assert [params[name] for params in search.cv_results_["params"]] == values
+        # every value gives its own scores, and the refit holds the best one
+        scores = search.cv_results_["mean_test_score"]
+        assert len(set(scores.tolist())) == len(values), (name, scores)
+        assert search.best_estimator_.get_params()[name] == search.best_params_[name]
+        # fitted by hand with each value: the coefficients all differ
+        coefs = [clone(estimator).set_params(**{name: value}).fit(X, y).coef_
+                 for value in values]
+        for i in range(len(values)):
+            for j in range(i):
+                assert not np.array_equal(coefs[i], coefs[j]), (name, values[i], values[j])
+        # and the search scored exactly those fits (per fold)
+        for params, split0 in zip(search.cv_results_["params"],
+                                  search.cv_results_["split0_test_score"]):
+            refit = cross_val_score(clone(estimator).set_params(**params), X, y, cv=2)
+            assert refit[0] == pytest.approx(split0, rel=1e-12)
+
+
+@ignore_convergence
+def test_a_bayes_search_over_the_training_tools_runs():
+    skopt = pytest.importorskip("skopt")
+    pipe, X, y, prefix, _, _ = make_problem("regressor")
+    space = search_space(["sgd", "adam"], "bayes", prefix=prefix, batch_size=False,
+                         learning_rate=(1e-3, 1e-1), **ALL_TOOLS)
+    search = skopt.BayesSearchCV(
+        pipe, space, n_iter=6, cv=2, random_state=0,
+        optimizer_kwargs={"n_initial_points": 3, "acq_optimizer": "sampling"},
+    ).fit(X, y)
+    results = search.cv_results_
+    assert len(results["params"]) == 12
+    assert np.isfinite(results["mean_test_score"]).all()  # no fit was refused
+    for name in TOOLS:
+        searched = [params[prefix + name] for params in results["params"]]
+        assert set(searched) <= set(DEFAULT_TRAINING_TOOLS[name]), name
+        assert len(set(searched)) > 1, name  # the surrogate moved along each of them
+    assert None in [params[prefix + "max_grad_norm"] for params in results["params"]]
+    best = search.best_estimator_[-1].get_params()
+    for name, value in search.best_params_.items():
+        assert best[name[len(prefix):]] == value
+

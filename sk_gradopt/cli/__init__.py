@@ -3,13 +3,15 @@
 ``sk-gradopt compare`` fits the five optimizers on one dataset with the same
 budget and seed, prints a table and writes a PNG of the loss curves.
 ``sk-gradopt tune`` runs a scikit-learn (or scikit-optimize) search over the
-optimizers and their learning rates. Both print JSON with ``--json``.
+optimizers and their learning rates. ``sk-gradopt lr-find`` runs the
+learning-rate range test of each optimizer and plots the curves. All three
+print JSON with ``--json``.
 
 Exit codes: 0 on success, 2 for bad arguments or bad input (argparse's own
 convention); the message names the problem and the fix.
 
 The modules: :mod:`.arguments` (the parser), :mod:`.data` (datasets, CSV
-files, the split), :mod:`.compare` and :mod:`.tune` (one per subcommand),
+files, the split), :mod:`.compare`, :mod:`.tune` and :mod:`.lr_find` (one per subcommand),
 :mod:`.common` (what they share).
 """
 
@@ -17,14 +19,14 @@ import sys
 
 from sklearn.utils._param_validation import InvalidParameterError
 
-from . import compare, tune
+from . import compare, lr_find, tune
 from .arguments import build_parser, check_arguments
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, CLIError
 
 __all__ = ["main", "build_parser"]
 
 #: The function that runs each subcommand of :data:`.arguments.SUBCOMMANDS`.
-RUNNERS = {"compare": compare.run, "tune": tune.run}
+RUNNERS = {"compare": compare.run, "tune": tune.run, "lr-find": lr_find.run}
 
 
 def main(argv=None):

@@ -6,14 +6,22 @@ entry here and its runner to ``RUNNERS`` in :mod:`sk_gradopt.cli`.
 """
 
 import argparse
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Callable
 
+from .._lr import lr_range_test
 from .._optimizers import OPTIMIZERS
 from .data import DATASETS, MAX_INFERRED_CLASSES, TASKS
 
 SEARCHES = ("grid", "random", "bayes", "halving")
+
+#: ``lr-find``'s flags take the names and defaults of these parameters.
+RANGE_TEST_DEFAULTS = {
+    name: inspect.signature(lr_range_test).parameters[name].default
+    for name in ("min_lr", "max_lr", "num_steps", "smoothing", "stop_factor")
+}
 
 #: The largest seed NumPy takes (``random_state`` is a 32-bit unsigned integer).
 MAX_SEED = 2**32 - 1
@@ -77,6 +85,11 @@ fraction = number(float, "a fraction between 0 and 1 (exclusive)", low=0, high=1
 tol = number(float, "a number >= 0, or 'none'", low=0, words={"none": None})
 batch_size = number(int, "an integer >= 1, or 'auto'", low=1, words={"auto": "auto"})
 _rate = number(float, "a positive number", low=0, open_interval=True)
+num_steps = number(int, "an integer >= 2", low=2)
+smoothing = number(float, "a number from 0 (no smoothing) up to, not including, 1", low=0,
+                   valid=lambda v: v < 1)
+stop_factor = number(float, "a number > 1, or 'none'", low=1, open_interval=True,
+                     words={"none": None})
 
 
 def hidden_sizes(text):
@@ -108,8 +121,12 @@ def learning_rate(text):
 # ----------------------------------------------------------- the flags
 
 
-def add_data_arguments(parser):
-    """The data, fit and output flags of every subcommand."""
+def add_data_arguments(parser, *, budget=True):
+    """The data, fit and output flags of every subcommand.
+
+    ``budget``: also ``--max-iter`` and ``--tol``, the budget of a fit
+    (``lr-find`` takes a number of steps instead).
+    """
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--dataset", choices=DATASETS, default="diabetes",
@@ -134,11 +151,12 @@ def add_data_arguments(parser):
     )
     parser.add_argument("--test-size", type=fraction, default=0.25, metavar="FRACTION",
                         help="held-out fraction (default: %(default)s)")
-    parser.add_argument("--max-iter", type=positive_int, default=500, metavar="N",
-                        help="epoch budget of every fit (default: %(default)s)")
-    parser.add_argument("--tol", type=tol, default=1e-4,
-                        help="stopping tolerance of every fit; 'none' runs exactly "
-                             "--max-iter epochs (default: %(default)s)")
+    if budget:
+        parser.add_argument("--max-iter", type=positive_int, default=500, metavar="N",
+                            help="epoch budget of every fit (default: %(default)s)")
+        parser.add_argument("--tol", type=tol, default=1e-4,
+                            help="stopping tolerance of every fit; 'none' runs exactly "
+                                 "--max-iter epochs (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=0, metavar="N",
                         help="random_state of the split, the data and the fits, "
                              f"0 to {MAX_SEED} (default: %(default)s)")
@@ -151,23 +169,36 @@ def add_data_arguments(parser):
                         help="print the results as JSON on stdout")
 
 
+def add_plot_arguments(parser, what, default):
+    """``--plot FILE`` / ``--no-plot``: the image of ``what``, ``default`` without a name.
+
+    The file rules are :func:`sk_gradopt.cli.common.plot_path`'s.
+    """
+    plot = parser.add_mutually_exclusive_group()
+    plot.add_argument("--plot", metavar="FILE",
+                      help=f"image of the {what}: a file (.png when it has no "
+                           f"extension) or an existing folder, which gets "
+                           f"{default} (default: {default})")
+    plot.add_argument("--no-plot", action="store_true", help="write no image")
+
+
+def add_batch_size_argument(parser):
+    """``--batch-size N|auto``: the mini-batch size of the stochastic optimizers."""
+    parser.add_argument("--batch-size", type=batch_size, default="auto", metavar="N|auto",
+                        help="mini-batch size of sgd, momentum, rmsprop and adam "
+                             "(default: %(default)s = min(200, n_samples))")
+
+
 def add_compare_arguments(parser):
     """The flags of ``sk-gradopt compare``."""
     add_data_arguments(parser)
-    plot = parser.add_mutually_exclusive_group()
-    plot.add_argument("--plot", metavar="FILE",
-                      help="image of the loss curves: a file (.png when it has no "
-                           "extension) or an existing folder, which gets "
-                           "loss_curves.png (default: loss_curves.png)")
-    plot.add_argument("--no-plot", action="store_true", help="write no image")
+    add_plot_arguments(parser, "loss curves", "loss_curves.png")
     parser.add_argument(
         "--learning-rate", metavar="[NAME=]RATE", type=learning_rate, action="append",
         help="learning rate of one optimizer (adam=0.01), or of all (0.01); "
              "repeatable. Defaults suit standard-scaled data.",
     )
-    parser.add_argument("--batch-size", type=batch_size, default="auto", metavar="N|auto",
-                        help="mini-batch size of sgd, momentum, rmsprop and adam "
-                             "(default: %(default)s = min(200, n_samples))")
+    add_batch_size_argument(parser)
 
 
 def add_tune_arguments(parser):
@@ -187,6 +218,31 @@ def add_tune_arguments(parser):
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar on stderr (there is none when stderr "
                              "is not a terminal)")
+
+
+def add_lr_find_arguments(parser):
+    """The flags of ``sk-gradopt lr-find``: those of :func:`sk_gradopt.lr_range_test`."""
+    add_data_arguments(parser, budget=False)
+    add_plot_arguments(parser, "range-test curves", "lr_find.png")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, action="append", metavar="NAME",
+                        help=f"an optimizer to test, one of {', '.join(OPTIMIZERS)}; "
+                             "repeatable (default: all five)")
+    flags = [
+        ("--min-lr", _rate, "RATE", "first learning rate of the ramp"),
+        ("--max-lr", _rate, "RATE", "last learning rate of the ramp"),
+        ("--num-steps", num_steps, "N", "optimizer steps from --min-lr to --max-lr, "
+                                        "each at a geometrically larger rate"),
+        ("--smoothing", smoothing, "BETA", "weight of the past in the moving average "
+                                           "of the loss; 0 is none"),
+        ("--stop-factor", stop_factor, "FACTOR", "stop once the smoothed loss exceeds "
+                                                 "FACTOR times the best; 'none' runs "
+                                                 "every step"),
+    ]
+    for flag, kind, metavar, text in flags:
+        parser.add_argument(flag, type=kind, metavar=metavar,
+                            default=RANGE_TEST_DEFAULTS[flag[2:].replace("-", "_")],
+                            help=f"{text} (default: %(default)s)")
+    add_batch_size_argument(parser)
 
 
 # -------------------------------------------------------- subcommands
@@ -216,6 +272,14 @@ SUBCOMMANDS = (
         "print the best settings, the best CV score and the number of fits.",
         add_tune_arguments,
     ),
+    Subcommand(
+        "lr-find", "draw the learning-rate range test of each optimizer",
+        "Run the learning-rate range test (sk_gradopt.lr_range_test) of each "
+        "optimizer on the training part: optimizer steps at a learning rate "
+        "ramped geometrically from --min-lr to --max-lr. Print the suggested "
+        "rate of each (a heuristic: read the curve) and plot the curves.",
+        add_lr_find_arguments,
+    ),
 )
 
 
@@ -233,7 +297,7 @@ def build_parser():
         prog="sk-gradopt",
         description="Race and tune the gradient optimizers of GradientRegressor "
                     "and GradientClassifier (or, with --hidden, of the MLP "
-                    "estimators) on a dataset.",
+                    "estimators) on a dataset, and find their learning rates.",
         epilog="Exit codes: 0 success, 2 bad arguments or input.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -250,3 +314,6 @@ def check_arguments(parser, args):
         parser.error("--csv needs --target COLUMN, the column to predict")
     if getattr(args, "target", None) is not None and args.csv is None:
         parser.error("--target only applies with --csv FILE")
+    if getattr(args, "min_lr", None) is not None and not args.min_lr < args.max_lr:
+        parser.error(f"--min-lr {args.min_lr:g} must be smaller than --max-lr "
+                     f"{args.max_lr:g}: the ramp rises from one to the other")

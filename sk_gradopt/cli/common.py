@@ -1,12 +1,14 @@
 """What the subcommands share: the error type, exit codes and small helpers.
 
-``compare`` and ``tune`` import from here and from :mod:`.data`, never from
-each other.
+``compare``, ``tune`` and ``lr-find`` import from here and from :mod:`.data`,
+never from each other.
 """
 
 import importlib
 import importlib.util
 import math
+import os
+import sys
 
 import numpy as np
 
@@ -107,3 +109,89 @@ def jsonable(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+# ------------------------------------------------------------------ plot
+
+
+def _image_formats():
+    """The file extensions matplotlib can write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def plot_path(args, default):
+    """The image file that ``--plot`` / ``--no-plot`` ask for, or None.
+
+    Fails early, before any fit, if the file cannot be written.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments, with ``plot`` (a path or None) and ``no_plot``.
+    default : str
+        The file name used without ``--plot``, and inside a folder given as
+        ``--plot``, e.g. ``"loss_curves.png"``.
+
+    Returns
+    -------
+    str or None
+        ``--plot`` names a file; without an extension it gets ``.png``, and
+        an existing folder gets ``default`` inside it. Without ``--plot``,
+        ``default`` in the current folder if matplotlib is installed (else
+        None, with a note on stderr). None with ``--no-plot``.
+
+    Raises
+    ------
+    CLIError
+        If ``--plot`` is given without matplotlib, names a format
+        matplotlib cannot write, or a folder that does not exist.
+    """
+    if args.no_plot:
+        return None
+    if args.plot is None:
+        if not has_module("matplotlib"):
+            print("note: matplotlib is not installed, so no plot is written; "
+                  f"pip install 'sk-gradopt[plot]' to get {default}.",
+                  file=sys.stderr)
+            return None
+        return default
+    if not has_module("matplotlib"):
+        raise CLIError(
+            f"--plot {args.plot} needs matplotlib: pip install 'sk-gradopt[plot]' "
+            "(or pass --no-plot)."
+        )
+    path = args.plot
+    if os.path.isdir(path):
+        path = os.path.join(path, default)
+    elif path.endswith(("/", os.sep)):
+        raise CLIError(f"--plot {args.plot}: the folder {path} does not exist.")
+    extension = os.path.splitext(path)[1]
+    if not extension:
+        path += ".png"
+    elif extension[1:].lower() not in _image_formats():
+        raise CLIError(
+            f"--plot {args.plot}: matplotlib cannot write {extension!r} files; use "
+            f"one of {', '.join('.' + f for f in sorted(_image_formats()))}."
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"--plot {args.plot}: the folder {folder} does not exist.")
+    return path
+
+
+def new_figure():
+    """A figure and its axes, without pyplot (no GUI backend, nothing global)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    return figure, figure.subplots()
+
+
+def write_figure(figure, path):
+    """Save ``figure`` to ``path`` (from :func:`plot_path`), or fail with one line."""
+    try:
+        figure.savefig(path, dpi=100)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"--plot {path} cannot be written: {exc}") from None

@@ -6,7 +6,6 @@ judged against the exact minimiser of the same objective
 """
 
 import json
-import os
 import sys
 import time
 import warnings
@@ -17,8 +16,9 @@ from sklearn.metrics import log_loss
 
 from .._array_api import to_numpy
 from .._optimizers import OPTIMIZERS
-from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class,
-                     has_module, jsonable, model_params, penalised_weights, score_name)
+from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, jsonable,
+                     model_params, new_figure, penalised_weights, plot_path, score_name,
+                     write_figure)
 from .data import load_data
 
 #: Learning rate of each optimizer in ``compare``, per task, for standard-scaled
@@ -183,69 +183,15 @@ def format_table(rows, task):
 # ------------------------------------------------------------------ plot
 
 
-def _image_formats():
-    """The file extensions matplotlib can write."""
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    return FigureCanvasBase.get_supported_filetypes()
-
-
-def plot_path(args):
-    """The image file to write, or None; fails early if it cannot be written.
-
-    ``--plot`` names a file; without an extension it gets ``.png``, and an
-    existing folder gets :data:`DEFAULT_PLOT` inside it. Without
-    ``--plot``, :data:`DEFAULT_PLOT` in the current folder, if matplotlib
-    is installed.
-    """
-    if args.no_plot:
-        return None
-    if args.plot is None:
-        if not has_module("matplotlib"):
-            print("note: matplotlib is not installed, so no plot is written; "
-                  f"pip install 'sk-gradopt[plot]' to get {DEFAULT_PLOT}.",
-                  file=sys.stderr)
-            return None
-        return DEFAULT_PLOT
-    if not has_module("matplotlib"):
-        raise CLIError(
-            f"--plot {args.plot} needs matplotlib: pip install 'sk-gradopt[plot]' "
-            "(or pass --no-plot)."
-        )
-    path = args.plot
-    if os.path.isdir(path):
-        path = os.path.join(path, DEFAULT_PLOT)
-    elif path.endswith(("/", os.sep)):
-        raise CLIError(f"--plot {args.plot}: the folder {path} does not exist.")
-    extension = os.path.splitext(path)[1]
-    if not extension:
-        path += ".png"
-    elif extension[1:].lower() not in _image_formats():
-        raise CLIError(
-            f"--plot {args.plot}: matplotlib cannot write {extension!r} files; use "
-            f"one of {', '.join('.' + f for f in sorted(_image_formats()))}."
-        )
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CLIError(f"--plot {args.plot}: the folder {folder} does not exist.")
-    return path
-
-
 def save_plot(fitted, path, title):
     """Write the loss curves of ``fitted`` (name -> estimator) as an image."""
-    from matplotlib.figure import Figure
-
     from .._plotting import LossCurveDisplay
 
-    figure = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = figure.subplots()
+    figure, ax = new_figure()
     LossCurveDisplay.from_estimators(fitted, ax=ax, log_scale=True)
     ax.set_title(title)
     ax.set_ylabel("training objective (log scale)")
-    try:
-        figure.savefig(path, dpi=100)
-    except (OSError, ValueError) as exc:
-        raise CLIError(f"--plot {path} cannot be written: {exc}") from None
+    write_figure(figure, path)
 
 
 def plotted(rows, fitted):
@@ -259,7 +205,7 @@ def plotted(rows, fitted):
 
 def run(args):
     """``sk-gradopt compare``: fit, print the table or JSON, plot; return 0."""
-    plot = plot_path(args)
+    plot = plot_path(args, DEFAULT_PLOT)
     data = load_data(args)
     extra = backend_params(args.backend)
     learning_rates = dict(LEARNING_RATES[data.task])
