@@ -799,3 +799,17 @@ def test_lr_find_plot_draws_every_curve_on_one_axes(monkeypatch, tmp_path):
     lowest = min(float(r.losses_.min()) for r in results.values())
     assert ax.get_ylim()[0] < lowest
 
+
+
+def test_json_into_a_closed_pipe_stops_quietly():
+    # ``sk-gradopt compare --json | head -2``: the reader goes away before the end.
+    command = [sys.executable, "-m", "sk_gradopt", "compare", "--json", "--no-plot",
+               "--max-iter", "5"]
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE,  # reads nothing, exits
+                              stdout=subprocess.DEVNULL)
+    result = subprocess.run(command, stdout=reader.stdin, stderr=subprocess.PIPE,
+                            text=True, timeout=120)
+    reader.stdin.close()
+    reader.wait()
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -15,13 +15,14 @@ files, the split), :mod:`.compare`, :mod:`.tune` and :mod:`.lr_find` (one per su
 :mod:`.common` (what they share).
 """
 
+import os
 import sys
 
 from sklearn.utils._param_validation import InvalidParameterError
 
 from . import compare, lr_find, tune
 from .arguments import build_parser, check_arguments
-from .common import EXIT_INTERRUPTED, EXIT_USAGE, CLIError
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CLIError
 
 __all__ = ["main", "build_parser"]
 
@@ -60,3 +61,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"\n{parser.prog} {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (``sk-gradopt compare --json | head``):
+        # as Python's docs advise, point stdout at devnull so that the flush at
+        # exit does not raise again, and stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
