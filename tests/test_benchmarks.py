@@ -32,6 +32,8 @@ EXPECTED = {
     "bench_memory.py": ({"case", "X_GB", "peak_GB", "peak_over_X", "fit_extra_over_X"},
                         {"targets"}),
     "bench_gpu.py": ({"problem", "device", "what"}, {"gpu", "targets"}),
+    "bench_small_batch.py": ({"dtype", "batch", "model", "optimizer", "epoch_ms"},
+                             {"targets", "compile"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).

@@ -1,0 +1,253 @@
+"""The compiled linear epoch at small batch sizes, beside SGDRegressor and the shuffled-read limit.
+
+Regression (``squared_error``, l2 penalty) on ``make_regression(200_000,
+100)`` (standardised), float64 and float32, batch sizes 1, 8, 32 and 256,
+for each update rule (``"gd"`` is the rule of ``"sgd"``). Per row of the
+table, the best of ``--repeat`` rounds (a round times every configuration
+once, so that a burst of load from other processes cannot spoil all the
+repeats of one configuration):
+
+* ``kernel``: one call of ``sk_gradopt._kernels.linear_epoch`` -- one epoch,
+  the rows read through a permutation drawn outside the timing; each call
+  continues from the weights and optimizer state of the previous one, as
+  the epochs of a fit do.
+* ``SGDRegressor``: its marginal epoch, ``(fit(max_iter=3) -
+  fit(max_iter=1)) / 2`` with ``tol=None`` (per-sample SGD, which shuffles
+  its rows every epoch).
+* ``limit``: a compiled loop that only reads every row of ``X`` in the
+  permuted order (it sums them), with and without software prefetch, the
+  faster counted: the shuffled-read limit of this machine.
+
+The ratios ``x_SGDRegressor`` and ``x_limit`` are the kernel's epoch over
+those. Targets (issue 9): at most 0.3x SGDRegressor for batch >= 8; for
+batch 1 at most 0.3x for sgd and 0.75x for adam; at most 2x the limit.
+
+It also measures the one-time compile cost of the kernel (both dtypes) in a
+fresh process with an empty cache (``NUMBA_CACHE_DIR`` set to a new
+temporary folder), then the cost of loading it from that warm cache in
+another fresh process.
+
+Run ``python benchmarks/bench_small_batch.py`` (about two minutes on 2
+cores), ``--tiny`` for a quick check. numba is required.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+from sklearn.datasets import make_regression
+from sklearn.linear_model import SGDRegressor
+from sklearn.preprocessing import StandardScaler
+
+import _common
+from sk_gradopt._kernels import _prefetch, linear_epoch
+from sk_gradopt._optimizers import AdamState, EmptyState, RMSPropState, TraceState
+
+LEARNING_RATE = 0.001
+ALPHA = 1e-4  # the estimators' default l2 penalty, also SGDRegressor's
+RULES = ("sgd", "momentum", "rmsprop", "adam")
+BATCHES = (1, 8, 32, 256)
+
+#: The issue's targets: kernel / SGDRegressor's marginal epoch, and kernel / limit.
+TARGETS = {"SGDRegressor batch >= 8": 0.3, "SGDRegressor batch 1 sgd": 0.3,
+           "SGDRegressor batch 1 adam": 0.75, "limit": 2.0}
+
+
+class Layer(NamedTuple):
+    """The parameters of one linear layer (as the training loop holds them)."""
+
+    coef: Any
+    intercept: Any
+
+
+def regression_data(n, d, dtype):
+    """Standardised ``make_regression`` data of ``dtype``."""
+    X, y = make_regression(n, d, n_informative=d, noise=1.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    return X.astype(dtype), y.astype(dtype)
+
+
+@njit(cache=False, error_model="numpy")
+def read_rows(X, order):
+    """Sum the rows of ``X`` in ``order``: the least a shuffled epoch must do."""
+    total = np.zeros(X.shape[1], dtype=X.dtype)
+    for i in range(order.shape[0]):
+        r = order[i]
+        for f in range(X.shape[1]):
+            total[f] += X[r, f]
+    return total
+
+
+@njit(cache=False, error_model="numpy")
+def read_rows_prefetched(X, order):
+    """:func:`read_rows` with the kernel's software prefetch (rows ~4 KB ahead)."""
+    total = np.zeros(X.shape[1], dtype=X.dtype)
+    base, row_bytes, span = X.ctypes.data, X.strides[0], X.shape[1] * X.itemsize
+    ahead = max(2, 4096 // span)
+    n = order.shape[0]
+    for i in range(n):
+        if i + ahead < n:
+            address = base + order[i + ahead] * row_bytes
+            for offset in range(0, span, 64):
+                _prefetch(address + offset)
+            _prefetch(address + span - 1)
+        r = order[i]
+        for f in range(X.shape[1]):
+            total[f] += X[r, f]
+    return total
+
+
+def initial_state(rule, params):
+    zeros = (Layer(np.zeros_like(params[0].coef), np.zeros_like(params[0].intercept)),)
+    return {"sgd": EmptyState(), "momentum": TraceState(zeros), "rmsprop": RMSPropState(zeros),
+            "adam": AdamState(0, zeros, zeros)}[rule]
+
+
+def kernel_job(X, Y, order, rule, batch):
+    """A job: one more epoch of the kernel, from where the previous call left off."""
+    n, d = X.shape
+    bounds = np.r_[np.arange(0, n, batch), n].astype(np.int64)
+    rates = np.array([LEARNING_RATE])
+    params = (Layer(np.zeros((d, 1), X.dtype), np.zeros(1, X.dtype)),)
+    carry = [params, initial_state(rule, params)]
+
+    def epoch():
+        carry[0], carry[1], _ = linear_epoch(
+            carry[0], carry[1], X, Y, None, order, bounds, rates, loss="squared_error",
+            epsilon=0.1, optimizer=rule, momentum=0.9, nesterov=False, rho=0.99,
+            beta_1=0.9, beta_2=0.999, eps=1e-8, l1=0.0, l2=ALPHA, mean_weight=1.0)
+
+    epoch()  # the first epoch: compile (or load from the cache), Adam's first steps
+    return _common.timed(epoch)
+
+
+def sgd_regressor(max_iter):
+    return SGDRegressor(alpha=ALPHA, max_iter=max_iter, tol=None, random_state=0)
+
+
+COMPILE_SCRIPT = """
+import time
+import numpy as np
+start = time.perf_counter()
+import sk_gradopt._kernels as K
+imported = time.perf_counter()
+from typing import NamedTuple, Any
+class Layer(NamedTuple):
+    coef: Any
+    intercept: Any
+from sk_gradopt._optimizers import AdamState
+for dtype in (np.float64, np.float32):
+    X, Y = np.ones((4, 2), dtype), np.ones((4, 1), dtype)
+    p = (Layer(np.zeros((2, 1), dtype), np.zeros(1, dtype)),)
+    K.linear_epoch(p, AdamState(0, p, p), X, Y, None, np.arange(4), np.array([0, 2, 4]),
+                   np.array([0.1]), loss="squared_error", epsilon=0.1, optimizer="adam",
+                   momentum=0.9, nesterov=False, rho=0.99, beta_1=0.9, beta_2=0.999,
+                   eps=1e-8, l1=0.0, l2=0.0, mean_weight=1.0)
+done = time.perf_counter()
+print(imported - start, done - imported)
+"""
+
+
+def compile_costs():
+    """Seconds to import the module and to get both dtypes compiled: cold, then warm cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        costs = {}
+        for what in ("cold", "warm"):
+            out = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            costs[f"{what}_import_s"], costs[f"{what}_compile_s"] = map(float, out)
+    return costs
+
+
+def main():
+    args = _common.parser(__doc__.splitlines()[0]).parse_args()
+    _common.quiet()
+    if args.tiny:
+        n, d, repeat = 4_000, 10, args.repeat or 2
+    else:
+        n, d, repeat = 200_000, 100, args.repeat or 5
+    info = _common.machine()
+    _common.print_machine(info)
+    import numba
+
+    print(f"# n={n} d={d}; numba {numba.__version__}; best of {repeat} rounds; "
+          "SGDRegressor: (fit(3 epochs) - fit(1 epoch)) / 2")
+    costs = compile_costs()
+    print(f"# compile, fresh process, empty cache: {costs['cold_compile_s']:.2f} s "
+          f"(import {costs['cold_import_s']:.2f} s); from the warm cache: "
+          f"{costs['warm_compile_s']:.3f} s (import {costs['warm_import_s']:.2f} s)")
+
+    jobs = {}
+    rng = np.random.default_rng(0)
+    for dtype in ("float64", "float32"):
+        X, y = regression_data(n, d, dtype)
+        Y = y.reshape(-1, 1)
+        order = rng.permutation(n)
+        read_rows(X, order)
+        read_rows_prefetched(X, order)
+        jobs[dtype, "limit", "plain"] = _common.timed(lambda X=X, o=order: read_rows(X, o))
+        jobs[dtype, "limit", "prefetch"] = _common.timed(
+            lambda X=X, o=order: read_rows_prefetched(X, o))
+        jobs[dtype, "SGDRegressor", 1] = _common.timed(
+            lambda X=X, y=y: sgd_regressor(1).fit(X, y))
+        jobs[dtype, "SGDRegressor", 3] = _common.timed(
+            lambda X=X, y=y: sgd_regressor(3).fit(X, y))
+        for rule in RULES:
+            for batch in BATCHES:
+                jobs[dtype, rule, batch] = kernel_job(X, Y, order, rule, batch)
+        del X, y, Y
+
+    load_before = os.getloadavg()
+    best = {key: 1e3 * s for key, s in _common.interleaved_best(jobs, repeat).items()}
+    load_after = os.getloadavg()
+
+    rows, worst = [], dict.fromkeys(TARGETS, 0.0)
+    for dtype in ("float64", "float32"):
+        sgd_ms = (best[dtype, "SGDRegressor", 3] - best[dtype, "SGDRegressor", 1]) / 2
+        limit_ms = min(best[dtype, "limit", "plain"], best[dtype, "limit", "prefetch"])
+        rows.append({"dtype": dtype, "batch": "1", "model": "SGDRegressor", "optimizer": "sgd",
+                     "epoch_ms": sgd_ms, "fit_1_epoch_ms": best[dtype, "SGDRegressor", 1]})
+        for how in ("plain", "prefetch"):
+            rows.append({"dtype": dtype, "batch": "-", "model": f"limit ({how})",
+                         "optimizer": "-", "epoch_ms": best[dtype, "limit", how]})
+        for rule in RULES:
+            for batch in BATCHES:
+                ms = best[dtype, rule, batch]
+                row = {"dtype": dtype, "batch": str(batch), "model": "kernel",
+                       "optimizer": rule, "epoch_ms": ms, "x_SGDRegressor": ms / sgd_ms,
+                       "x_limit": ms / limit_ms}
+                rows.append(row)
+                if batch >= 8:
+                    key = "SGDRegressor batch >= 8"
+                elif rule in ("sgd", "adam"):
+                    key = f"SGDRegressor batch 1 {rule}"
+                else:
+                    key = None
+                if key:
+                    worst[key] = max(worst[key], row["x_SGDRegressor"])
+                worst["limit"] = max(worst["limit"], row["x_limit"])
+
+    _common.table(rows, [
+        ("dtype", "s"), ("batch", "s"), ("model", "s"), ("optimizer", "s"),
+        ("epoch_ms", ".2f"), ("x_SGDRegressor", ".2f"), ("x_limit", ".2f"),
+    ], title="One epoch (ms); x_*: the kernel's epoch over SGDRegressor's / the limit's")
+    targets = {key: {"worst_ratio": worst[key], "target": TARGETS[key],
+                     "met": worst[key] <= TARGETS[key]} for key in TARGETS}
+    print("\nTargets (worst over dtypes and rules):")
+    for key, t in targets.items():
+        print(f"  kernel / {key}: {t['worst_ratio']:.2f} (target <= {t['target']}): "
+              f"{'met' if t['met'] else 'MISSED'}")
+    print(f"# load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f}")
+    _common.write_json(args.json, "bench_small_batch", args, rows, targets=targets,
+                       compile=costs, n_samples=n, n_features=d,
+                       load_average=[load_before[0], load_after[0]])
+
+
+if __name__ == "__main__":
+    main()
