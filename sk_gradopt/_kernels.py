@@ -74,6 +74,11 @@ PREFETCH_BYTES = 4096
 #: Cache line size assumed for the prefetches (x86-64 and most ARM cores).
 _LINE = 64
 
+#: The rows of the weights and of the optimizer state are padded with zeros
+#: to a multiple of this many values (a 64-byte vector of float32), so that
+#: the update loops have no scalar remainder.
+_ROW_ALIGN = 16
+
 # Positions of the dtype-typed hyperparameters in the ``hp`` array.
 (_EPSILON, _HALF_EPS2, _MU, _RHO, _ONE_M_RHO, _B1, _ONE_M_B1, _B2, _ONE_M_B2,
  _EPS, _L2, _N_HP) = range(12)
@@ -129,7 +134,7 @@ def _dot(A, i, B, j):
 # data: a Python float literal would promote float32 arithmetic to float64.
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _pointwise_loss(code, t, raw, epsilon, half_eps2, c):
     """``(loss, d loss / d raw)`` of one output, for every loss but the multinomial one.
 
@@ -243,10 +248,11 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
            beta_1, beta_2, count):
     """Run the epoch in place on the weights ``W`` and the state ``S1``, ``S2``.
 
-    ``W``: ``(n_outputs, n_features + 1)``, each output's coefficients then
-    its intercept (zero and never updated without ``use_intercept``);
-    ``S1``, ``S2``: the optimizer state in the same layout. Every input array
-    is read-only and C-contiguous; ``sw`` is a dummy without ``use_sw``.
+    ``W``: ``(n_outputs, width)``, each output's coefficients, then its
+    intercept (zero and never updated without ``use_intercept``), then zeros
+    up to ``width``, a multiple of :data:`_ROW_ALIGN`; ``S1``, ``S2``: the
+    optimizer state in the same layout. Every input array is read-only and
+    C-contiguous; ``sw`` is a dummy without ``use_sw``.
 
     Returns
     -------
@@ -259,7 +265,10 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
     n, d = X.shape
     k = W.shape[0]
     n_batches = bounds.shape[0] - 1
-    G = np.empty((k, d + 1), dtype=X.dtype)  # the summed gradient; column d: intercept's
+    width = W.shape[1]
+    # The summed gradient, in the layout of W; the padding stays zero, and so
+    # does column d without an intercept.
+    G = np.zeros((k, width), dtype=X.dtype)
     raw = np.empty(k, dtype=X.dtype)
     dz = np.empty(k, dtype=X.dtype)
     c = (T(0), T(1), T(0.5), T(2), T(4), T(math.log(2.0)))
@@ -300,6 +309,30 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
             r = order[p]
             if r < 0 or r >= n:
                 return loss_sum, _BAD_ROW
+            if k == 1 and loss_code != _MULTINOMIAL_LOG_LOSS:
+                # One output (regression, binary classification): scalars
+                # throughout. At batch size 1 every step waits for the
+                # previous one; a round trip through raw/dz would lengthen
+                # that chain.
+                only = k - 1  # 0, at run time: a literal 0 would compile _dot again
+                loss, dz0 = _pointwise_loss(loss_code, Y[r, 0], _dot(X, r, W, only) + W[0, d],
+                                            epsilon, half_eps2, c)
+                if use_sw:
+                    s = sw[r]
+                    loss *= s
+                    dz0 *= s
+                loss_sum += loss
+                if p == start:  # the first row sets the sums: no zeroing pass
+                    for f in range(d):
+                        G[0, f] = dz0 * X[r, f]
+                    if use_intercept:
+                        G[0, d] = dz0
+                else:
+                    for f in range(d):
+                        G[0, f] += dz0 * X[r, f]
+                    if use_intercept:
+                        G[0, d] += dz0
+                continue
             loss = zero
             for j in range(k):
                 raw[j] = _dot(X, r, W, j) + W[j, d]
@@ -326,20 +359,22 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
                 for j in range(k):
                     dz[j] *= s
             loss_sum += loss
-            if p == start:  # the first row sets the sums: no zeroing pass
+            if p == start:
                 for j in range(k):
                     dzj = dz[j]
                     for f in range(d):
                         G[j, f] = dzj * X[r, f]
-                    G[j, d] = dzj
+                    if use_intercept:
+                        G[j, d] = dzj
             else:
                 for j in range(k):
                     dzj = dz[j]
                     for f in range(d):
                         G[j, f] += dzj * X[r, f]
-                    G[j, d] += dzj
+                    if use_intercept:
+                        G[j, d] += dzj
 
-        # ---- steps 2-8: the update
+        # ---- steps 2-8: the update, over the coefficients and the intercept at once
         if stop - start != last_m:  # a division less per step, batches mostly share m
             last_m = stop - start
             scale = T(1.0 / (last_m * mean_weight))
@@ -349,14 +384,8 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
         if use_clip:
             total = 0.0
             for j in range(k):
-                for f in range(d):
-                    g = G[j, f] * scale
-                    if use_l2:
-                        g += l2 * W[j, f]
-                    total += g * g
-                if use_intercept:
-                    g = G[j, d] * scale
-                    total += g * g
+                for f in range(width):
+                    total += _gradient(G[j, f], W[j, f], scale, l2, one, use_l2 and f < d) ** 2
             clip = T(min(1.0, max_grad_norm / (math.sqrt(total) + 1e-6)))
         decay = T(1.0 - lr64 * weight_decay)
         threshold = T(lr64 * l1)
@@ -371,39 +400,41 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
         # One loop per optimizer: LLVM does not unswitch a loop on the
         # optimizer by itself (it computed every rule, square roots
         # included, and selected). _direction is inlined by numba with a
-        # constant code, so that each loop holds one rule; the flags left
-        # inside are unswitched.
+        # constant code, so that each loop holds one rule. Each loop covers
+        # the row's padded width: the coefficients (f < d: penalty, decay,
+        # l1), the intercept (f == d) and zeros that stay zero; the width is
+        # a multiple of the vector length, so there is no scalar remainder.
         for j in range(k):
             if optimizer == _SGD:
-                for f in range(d):
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
-                    W[j, f] = _apply(W[j, f], g, lr, decay, threshold, use_decay, use_l1)
+                for f in range(width):
+                    coef = f < d
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
+                    W[j, f] = _apply(W[j, f], g, lr, decay, threshold, use_decay and coef,
+                                     use_l1 and coef)
             elif optimizer == _MOMENTUM:
-                for f in range(d):
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
+                for f in range(width):
+                    coef = f < d
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
                     direction, S1[j, f], _ = _direction(_MOMENTUM, nesterov, g, S1[j, f],
                                                         zero, h)
-                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold, use_decay,
-                                     use_l1)
+                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold,
+                                     use_decay and coef, use_l1 and coef)
             elif optimizer == _RMSPROP:
-                for f in range(d):
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
+                for f in range(width):
+                    coef = f < d
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
                     direction, S1[j, f], _ = _direction(_RMSPROP, nesterov, g, S1[j, f],
                                                         zero, h)
-                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold, use_decay,
-                                     use_l1)
+                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold,
+                                     use_decay and coef, use_l1 and coef)
             else:
-                for f in range(d):
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
+                for f in range(width):
+                    coef = f < d
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
                     direction, S1[j, f], S2[j, f] = _direction(_ADAM, nesterov, g, S1[j, f],
                                                                S2[j, f], h)
-                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold, use_decay,
-                                     use_l1)
-            if use_intercept:  # no penalty, no decay, no l1 on the intercept
-                g = G[j, d] * scale * clip
-                direction, S1[j, d], S2[j, d] = _direction(optimizer, nesterov, g, S1[j, d],
-                                                           S2[j, d], h)
-                W[j, d] -= lr * direction
+                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold,
+                                     use_decay and coef, use_l1 and coef)
     return loss_sum, _OK
 
 
@@ -606,10 +637,13 @@ def _unpack_one(tree, name):
 
 
 def _pack(coef, intercept, dtype, name):
-    """A fresh ``(n_outputs, n_features + 1)`` array: ``coef.T`` then the intercept."""
+    """A fresh ``(n_outputs, width)`` array: ``coef.T``, the intercept, zeros.
+
+    ``width`` is ``n_features + 1`` rounded up to a multiple of :data:`_ROW_ALIGN`.
+    """
     coef = np.asarray(coef)
     d, k = coef.shape
-    W = np.zeros((k, d + 1), dtype=dtype)
+    W = np.zeros((k, -(-(d + 1) // _ROW_ALIGN) * _ROW_ALIGN), dtype=dtype)
     W[:, :d] = coef.T
     if intercept is not None:
         intercept = np.asarray(intercept)
@@ -622,7 +656,7 @@ def _pack(coef, intercept, dtype, name):
 
 def _unpack(W, layer, use_intercept):
     """``layer`` with the coefficients and intercept of ``W`` (fresh arrays)."""
-    d = W.shape[1] - 1
+    d = np.shape(layer.coef)[0]
     return layer._replace(coef=np.ascontiguousarray(W[:, :d].T),
                           intercept=W[:, d].copy() if use_intercept else None)
 

@@ -12,8 +12,13 @@ Small data throughout: after the one-time compile (or a load from numba's
 cache) the module runs in a few seconds.
 """
 
+import json
 import math
+import os
+import subprocess
+import sys
 from functools import partial
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -316,6 +321,24 @@ def test_float32(optimizer, loss):
     assert layer.coef.dtype == np.float32 and layer.intercept.dtype == np.float32
 
 
+@pytest.mark.parametrize("d", [1, 15, 16, 17, 64])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_widths_around_the_padding(d, optimizer):
+    # The weights' rows are padded to a multiple of 16 values (coefficients
+    # and intercept): the edges of that layout.
+    X, Y = make_problem(n=30, d=d, k=2)
+    params, state = initial(d, 2, optimizer)
+    opts = options(optimizer, l1=0.01, weight_decay=0.1, max_grad_norm=0.5)
+    order = np.random.default_rng(11).permutation(30)
+    for intercept in (True, False):
+        if not intercept:
+            params = (Layer(params[0].coef, None),)
+            state = state if optimizer == "sgd" else state._replace(
+                mu=(Layer(state.mu[0].coef, None),), nu=(Layer(state.nu[0].coef, None),))
+        run_both(X, Y, None, order, batches(30, 4), np.array([0.05]), params, state, 1e-12,
+                 **opts)
+
+
 def test_order_with_repeats_and_a_subset_of_rows():
     # order needs not be a permutation: a bootstrap sample, rows left out
     X, Y = make_problem()
@@ -490,12 +513,12 @@ def test_one_epoch_equals_gradient_classifier(loss, n_classes):
 # ------------------------------------------------------------------ compilation
 
 
-def test_one_compiled_signature_per_dtype():
-    """Every loss, optimizer and option, in both dtypes: at most one signature per dtype.
+def every_combination():
+    """Run every loss, optimizer and option in both dtypes; return the signature counts.
 
-    Runs every combination first (readable and read-only X, memmap-free
-    here), then counts the signatures of each compiled function of the
-    module. A function loaded from numba's cache may list none.
+    Writable and read-only X, with and without sample weights and intercept,
+    one or several outputs, clipping, decay, l1, one or per-step rates, int32
+    order. The counts are those of each compiled function of the module.
     """
     for dtype in (np.float64, np.float32):
         for loss, k in [("squared_error", 1), ("huber", 1), ("epsilon_insensitive", 2),
@@ -517,17 +540,29 @@ def test_one_compiled_signature_per_dtype():
                     rates = np.array([0.1]) if variant < 2 else np.full(4, 0.1)
                     linear_epoch(params, state, Xv, Y, sw, np.arange(12, dtype=np.int32),
                                  batches(12, 3), rates, **opts)
-    counts = {name: len(f.signatures) for name, f in vars(_kernels).items()
-              if hasattr(f, "signatures") and hasattr(f, "py_func")}
-    assert "_epoch" in counts, counts
-    assert counts["_epoch"] == 2, _kernels._epoch.signatures
+    return {name: len(f.signatures) for name, f in vars(_kernels).items()
+            if hasattr(f, "signatures") and hasattr(f, "py_func")}
+
+
+def test_one_compiled_signature_per_dtype(tmp_path):
+    """At most one compiled signature per dtype, for every function of the module.
+
+    In a fresh process with an empty numba cache (``NUMBA_CACHE_DIR``): a
+    function loaded from the cache lists no signature of the helpers it
+    calls, so only a cold compile shows them all.
+    """
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_kernels; "
+            "print(json.dumps(test_kernels.every_combination()))")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
+                         capture_output=True, text=True, check=True, timeout=300)
+    counts = json.loads(out.stdout.splitlines()[-1])
+    assert counts["_epoch"] == 2, counts
+    assert counts["_dot"] == 2, counts  # compiled apart (fastmath), called, so listed
     assert all(c <= 2 for c in counts.values()), counts
 
 
 def test_importing_the_package_does_not_import_numba():
-    import subprocess
-    import sys
-
     code = "import sys, sk_gradopt; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
