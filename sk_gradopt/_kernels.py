@@ -153,9 +153,9 @@ def _pointwise_loss(code, t, raw, epsilon, half_eps2, c):
     if code == _EPSILON_INSENSITIVE:
         r = raw - t
         excess = abs(r) - epsilon
-        if excess > zero:
-            return excess, (one if r > zero else (-one if r < zero else zero))
-        return zero, zero
+        sign = one if r > zero else (-one if r < zero else zero)
+        # max(nan, 0) is nan, as np.maximum: a diverged fit shows in the loss
+        return max(excess, zero), (sign if excess > zero else zero)
     if code == _BINARY_LOG_LOSS:
         # log(1 + exp(-t raw)) as np.logaddexp(0, -t raw), branch for branch
         minus_z = -(t * raw)
@@ -169,9 +169,7 @@ def _pointwise_loss(code, t, raw, epsilon, half_eps2, c):
         return loss, -(math.exp(minus_z - loss) * t)
     if code == _HINGE:
         margin = one - t * raw
-        if margin > zero:
-            return margin, -t
-        return zero, zero
+        return max(margin, zero), (-t if margin > zero else zero)
     # modified_huber
     z = t * raw
     one_minus = max(one - z, zero)

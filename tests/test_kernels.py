@@ -567,3 +567,20 @@ def test_importing_the_package_does_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "epsilon_insensitive",
+                                  "binary_log_loss", "hinge", "modified_huber"])
+def test_a_nan_weight_shows_in_the_loss(loss):
+    # As in the reference (np.maximum and np.where propagate nan): the
+    # training loop detects divergence from the loss and the weights.
+    X, Y = make_problem(n=8, d=3, loss=loss)
+    params, state = initial(3, 1, "sgd")
+    params = (Layer(np.full((3, 1), np.nan), params[0].intercept),)
+    (layer,), _, total = linear_epoch(params, state, X, Y, None, np.arange(8), batches(8, 4),
+                                      np.array([0.1]), **options("sgd", loss=loss))
+    with np.errstate(all="ignore"):
+        _, _, want = reference_epoch(params, state, X, Y, None, np.arange(8), batches(8, 4),
+                                     np.array([0.1]), **options("sgd", loss=loss))
+    assert math.isnan(total) and math.isnan(want)
+    assert np.isnan(layer.coef).all()
