@@ -133,35 +133,43 @@ def sgd_regressor(max_iter):
 COMPILE_SCRIPT = """
 import time
 import numpy as np
-start = time.perf_counter()
-import sk_gradopt._kernels as K
-imported = time.perf_counter()
+import sk_gradopt  # not counted: the package imports neither numba nor the kernel
 from typing import NamedTuple, Any
+from sk_gradopt._optimizers import AdamState
 class Layer(NamedTuple):
     coef: Any
     intercept: Any
-from sk_gradopt._optimizers import AdamState
+start = time.perf_counter()
+import sk_gradopt._kernels as K  # numba, llvmlite, the module
+times = [time.perf_counter() - start]
 for dtype in (np.float64, np.float32):
+    start = time.perf_counter()
     X, Y = np.ones((4, 2), dtype), np.ones((4, 1), dtype)
     p = (Layer(np.zeros((2, 1), dtype), np.zeros(1, dtype)),)
     K.linear_epoch(p, AdamState(0, p, p), X, Y, None, np.arange(4), np.array([0, 2, 4]),
                    np.array([0.1]), loss="squared_error", epsilon=0.1, optimizer="adam",
                    momentum=0.9, nesterov=False, rho=0.99, beta_1=0.9, beta_2=0.999,
                    eps=1e-8, l1=0.0, l2=0.0, mean_weight=1.0)
-done = time.perf_counter()
-print(imported - start, done - imported)
+    times.append(time.perf_counter() - start)
+print(*times)
 """
 
 
 def compile_costs():
-    """Seconds to import the module and to get both dtypes compiled: cold, then warm cache."""
+    """Seconds to import the kernel and to have it ready per dtype: cold cache, then warm.
+
+    Each in a fresh process whose numba cache (``NUMBA_CACHE_DIR``) is a new
+    temporary folder: empty for the cold run, filled by it for the warm one.
+    """
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         costs = {}
         for what in ("cold", "warm"):
             out = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, check=True,
                                  capture_output=True, text=True).stdout.split()
-            costs[f"{what}_import_s"], costs[f"{what}_compile_s"] = map(float, out)
+            imported, f64, f32 = map(float, out)
+            costs.update({f"{what}_import_s": imported, f"{what}_float64_s": f64,
+                          f"{what}_float32_s": f32, f"{what}_total_s": imported + f64 + f32})
     return costs
 
 
@@ -179,9 +187,10 @@ def main():
     print(f"# n={n} d={d}; numba {numba.__version__}; best of {repeat} rounds; "
           "SGDRegressor: (fit(3 epochs) - fit(1 epoch)) / 2")
     costs = compile_costs()
-    print(f"# compile, fresh process, empty cache: {costs['cold_compile_s']:.2f} s "
-          f"(import {costs['cold_import_s']:.2f} s); from the warm cache: "
-          f"{costs['warm_compile_s']:.3f} s (import {costs['warm_import_s']:.2f} s)")
+    for what, label in (("cold", "empty cache (compile)"), ("warm", "warm cache (load)")):
+        print(f"# kernel ready, fresh process, {label}: {costs[f'{what}_total_s']:.2f} s = "
+              f"import numba + module {costs[f'{what}_import_s']:.2f} s + float64 "
+              f"{costs[f'{what}_float64_s']:.2f} s + float32 {costs[f'{what}_float32_s']:.2f} s")
 
     jobs = {}
     rng = np.random.default_rng(0)
