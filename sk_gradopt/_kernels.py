@@ -74,10 +74,10 @@ PREFETCH_BYTES = 4096
 #: Cache line size assumed for the prefetches (x86-64 and most ARM cores).
 _LINE = 64
 
-#: The rows of the weights and of the optimizer state are padded with zeros
-#: to a multiple of this many values (a 64-byte vector of float32), so that
-#: the update loops have no scalar remainder.
-_ROW_ALIGN = 16
+#: The coefficients of each output are padded with zeros to a multiple of
+#: this many bytes (a 512-bit vector), so that the update loops have no
+#: scalar remainder: the zeros stay zero under every rule.
+_ROW_ALIGN_BYTES = 64
 
 # Positions of the dtype-typed hyperparameters in the ``hp`` array.
 (_EPSILON, _HALF_EPS2, _MU, _RHO, _ONE_M_RHO, _B1, _ONE_M_B1, _B2, _ONE_M_B2,
@@ -217,20 +217,26 @@ def _gradient(G, w, scale, l2, clip, use_l2):
 
 
 @njit(cache=True, error_model="numpy")
-def _apply(w, direction, lr, decay, threshold, use_decay, use_l1):
-    """Steps 6-8 for one coefficient: decay, step, soft-threshold."""
+def _step(w, direction, lr, decay, use_decay):
+    """Steps 6-7 for one coefficient: decoupled decay, then the step."""
     if use_decay:
         w *= decay
-    w -= lr * direction
-    if use_l1:
-        # sign(w) * max(|w| - threshold, 0), bit for bit (rounding is
-        # symmetric), in a form that vectorises; nan stays nan.
-        if w > threshold:
-            w -= threshold
-        elif w < -threshold:
-            w += threshold
-        elif w == w:
-            w = w * 0  # +-0
+    return w - lr * direction
+
+
+@njit(cache=True, error_model="numpy")
+def _soft_threshold(w, threshold):
+    """Step 8: ``sign(w) * max(|w| - threshold, 0)``.
+
+    Bit for bit (rounding is symmetric), in a form that vectorises; nan
+    stays nan.
+    """
+    if w > threshold:
+        return w - threshold
+    if w < -threshold:
+        return w + threshold
+    if w == w:
+        return w * 0  # +-0, the sign of w as np.sign(w) * 0
     return w
 
 
@@ -246,10 +252,10 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
            beta_1, beta_2, count):
     """Run the epoch in place on the weights ``W`` and the state ``S1``, ``S2``.
 
-    ``W``: ``(n_outputs, width)``, each output's coefficients, then its
-    intercept (zero and never updated without ``use_intercept``), then zeros
-    up to ``width``, a multiple of :data:`_ROW_ALIGN`; ``S1``, ``S2``: the
-    optimizer state in the same layout. Every input array is read-only and
+    ``W``: ``(n_outputs, padded + 1)``, each output's coefficients, zeros up
+    to ``padded`` (a multiple of :data:`_ROW_ALIGN_BYTES`), then the
+    intercept (zero and never updated without ``use_intercept``); ``S1``,
+    ``S2``: the optimizer state in the same layout. Every input array is read-only and
     C-contiguous; ``sw`` is a dummy without ``use_sw``.
 
     Returns
@@ -263,10 +269,11 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
     n, d = X.shape
     k = W.shape[0]
     n_batches = bounds.shape[0] - 1
-    width = W.shape[1]
+    ic = W.shape[1] - 1  # the intercept's column
+    padded = ic  # the coefficients and their zero padding
     # The summed gradient, in the layout of W; the padding stays zero, and so
-    # does column d without an intercept.
-    G = np.zeros((k, width), dtype=X.dtype)
+    # does the intercept's column without an intercept.
+    G = np.zeros((k, ic + 1), dtype=X.dtype)
     raw = np.empty(k, dtype=X.dtype)
     dz = np.empty(k, dtype=X.dtype)
     c = (T(0), T(1), T(0.5), T(2), T(4), T(math.log(2.0)))
@@ -313,7 +320,7 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
                 # previous one; a round trip through raw/dz would lengthen
                 # that chain.
                 only = k - 1  # 0, at run time: a literal 0 would compile _dot again
-                loss, dz0 = _pointwise_loss(loss_code, Y[r, 0], _dot(X, r, W, only) + W[0, d],
+                loss, dz0 = _pointwise_loss(loss_code, Y[r, 0], _dot(X, r, W, only) + W[0, ic],
                                             epsilon, half_eps2, c)
                 if use_sw:
                     s = sw[r]
@@ -324,16 +331,16 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
                     for f in range(d):
                         G[0, f] = dz0 * X[r, f]
                     if use_intercept:
-                        G[0, d] = dz0
+                        G[0, ic] = dz0
                 else:
                     for f in range(d):
                         G[0, f] += dz0 * X[r, f]
                     if use_intercept:
-                        G[0, d] += dz0
+                        G[0, ic] += dz0
                 continue
             loss = zero
             for j in range(k):
-                raw[j] = _dot(X, r, W, j) + W[j, d]
+                raw[j] = _dot(X, r, W, j) + W[j, ic]
             if loss_code == _MULTINOMIAL_LOG_LOSS:  # softmax cross-entropy, one-hot rows
                 top = raw[0]
                 for j in range(1, k):
@@ -363,16 +370,16 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
                     for f in range(d):
                         G[j, f] = dzj * X[r, f]
                     if use_intercept:
-                        G[j, d] = dzj
+                        G[j, ic] = dzj
             else:
                 for j in range(k):
                     dzj = dz[j]
                     for f in range(d):
                         G[j, f] += dzj * X[r, f]
                     if use_intercept:
-                        G[j, d] += dzj
+                        G[j, ic] += dzj
 
-        # ---- steps 2-8: the update, over the coefficients and the intercept at once
+        # ---- steps 2-8: the update
         if stop - start != last_m:  # a division less per step, batches mostly share m
             last_m = stop - start
             scale = T(1.0 / (last_m * mean_weight))
@@ -382,8 +389,9 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
         if use_clip:
             total = 0.0
             for j in range(k):
-                for f in range(width):
-                    total += _gradient(G[j, f], W[j, f], scale, l2, one, use_l2 and f < d) ** 2
+                for f in range(padded):
+                    total += _gradient(G[j, f], W[j, f], scale, l2, one, use_l2) ** 2
+                total += (G[j, ic] * scale) ** 2  # zero without an intercept
             clip = T(min(1.0, max_grad_norm / (math.sqrt(total) + 1e-6)))
         decay = T(1.0 - lr64 * weight_decay)
         threshold = T(lr64 * l1)
@@ -395,44 +403,42 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
             c2 = T(1.0 / (1.0 - math.pow(beta_2, t)))
             saturated = c1 == one and c2 == one
         h = (mu, rho, one_m_rho, b1, one_m_b1, b2, one_m_b2, eps, c1, c2)
-        # One loop per optimizer: LLVM does not unswitch a loop on the
-        # optimizer by itself (it computed every rule, square roots
-        # included, and selected). _direction is inlined by numba with a
-        # constant code, so that each loop holds one rule. Each loop covers
-        # the row's padded width: the coefficients (f < d: penalty, decay,
-        # l1), the intercept (f == d) and zeros that stay zero; the width is
-        # a multiple of the vector length, so there is no scalar remainder.
         for j in range(k):
+            # The coefficients, padded: one loop per rule. LLVM does not
+            # unswitch a loop on the optimizer by itself (it computed every
+            # rule, square roots included, and selected); _direction is
+            # inlined by numba with a constant code, so that each loop holds
+            # one rule.
             if optimizer == _SGD:
-                for f in range(width):
-                    coef = f < d
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
-                    W[j, f] = _apply(W[j, f], g, lr, decay, threshold, use_decay and coef,
-                                     use_l1 and coef)
+                for f in range(padded):
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
+                    W[j, f] = _step(W[j, f], g, lr, decay, use_decay)
             elif optimizer == _MOMENTUM:
-                for f in range(width):
-                    coef = f < d
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
+                for f in range(padded):
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
                     direction, S1[j, f], _ = _direction(_MOMENTUM, nesterov, g, S1[j, f],
                                                         zero, h)
-                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold,
-                                     use_decay and coef, use_l1 and coef)
+                    W[j, f] = _step(W[j, f], direction, lr, decay, use_decay)
             elif optimizer == _RMSPROP:
-                for f in range(width):
-                    coef = f < d
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
+                for f in range(padded):
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
                     direction, S1[j, f], _ = _direction(_RMSPROP, nesterov, g, S1[j, f],
                                                         zero, h)
-                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold,
-                                     use_decay and coef, use_l1 and coef)
+                    W[j, f] = _step(W[j, f], direction, lr, decay, use_decay)
             else:
-                for f in range(width):
-                    coef = f < d
-                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2 and coef)
+                for f in range(padded):
+                    g = _gradient(G[j, f], W[j, f], scale, l2, clip, use_l2)
                     direction, S1[j, f], S2[j, f] = _direction(_ADAM, nesterov, g, S1[j, f],
                                                                S2[j, f], h)
-                    W[j, f] = _apply(W[j, f], direction, lr, decay, threshold,
-                                     use_decay and coef, use_l1 and coef)
+                    W[j, f] = _step(W[j, f], direction, lr, decay, use_decay)
+            if use_l1:  # a pass of its own: if-converted in the loops above, it cost
+                for f in range(padded):  # them all, used or not
+                    W[j, f] = _soft_threshold(W[j, f], threshold)
+            if use_intercept:  # no penalty, no decay, no l1
+                g = G[j, ic] * scale * clip
+                direction, S1[j, ic], S2[j, ic] = _direction(optimizer, nesterov, g,
+                                                             S1[j, ic], S2[j, ic], h)
+                W[j, ic] -= lr * direction
     return loss_sum, _OK
 
 
@@ -635,20 +641,22 @@ def _unpack_one(tree, name):
 
 
 def _pack(coef, intercept, dtype, name):
-    """A fresh ``(n_outputs, width)`` array: ``coef.T``, the intercept, zeros.
+    """A fresh ``(n_outputs, padded + 1)`` array: ``coef.T``, zeros, the intercept.
 
-    ``width`` is ``n_features + 1`` rounded up to a multiple of :data:`_ROW_ALIGN`.
+    ``padded`` is ``n_features`` rounded up to a multiple of
+    :data:`_ROW_ALIGN_BYTES`; the intercept is the last column (zero when None).
     """
     coef = np.asarray(coef)
     d, k = coef.shape
-    W = np.zeros((k, -(-(d + 1) // _ROW_ALIGN) * _ROW_ALIGN), dtype=dtype)
+    align = _ROW_ALIGN_BYTES // np.dtype(dtype).itemsize
+    W = np.zeros((k, -(-d // align) * align + 1), dtype=dtype)
     W[:, :d] = coef.T
     if intercept is not None:
         intercept = np.asarray(intercept)
         if intercept.shape != (k,):
             raise ValueError(f"{name}: the intercept has shape {intercept.shape}; "
                              f"expected {(k,)}")
-        W[:, d] = intercept
+        W[:, -1] = intercept
     return W
 
 
@@ -656,7 +664,7 @@ def _unpack(W, layer, use_intercept):
     """``layer`` with the coefficients and intercept of ``W`` (fresh arrays)."""
     d = np.shape(layer.coef)[0]
     return layer._replace(coef=np.ascontiguousarray(W[:, :d].T),
-                          intercept=W[:, d].copy() if use_intercept else None)
+                          intercept=W[:, -1].copy() if use_intercept else None)
 
 
 def _like(container, items):

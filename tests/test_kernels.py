@@ -324,8 +324,8 @@ def test_float32(optimizer, loss):
 @pytest.mark.parametrize("d", [1, 15, 16, 17, 64])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_widths_around_the_padding(d, optimizer):
-    # The weights' rows are padded to a multiple of 16 values (coefficients
-    # and intercept): the edges of that layout.
+    # Each output's coefficients are padded with zeros to 64 bytes (16
+    # float32, 8 float64), the intercept after them: the edges of that layout.
     X, Y = make_problem(n=30, d=d, k=2)
     params, state = initial(d, 2, optimizer)
     opts = options(optimizer, l1=0.01, weight_decay=0.1, max_grad_norm=0.5)
