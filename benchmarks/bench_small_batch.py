@@ -15,8 +15,9 @@ repeats of one configuration):
   fit(max_iter=1)) / 2`` with ``tol=None`` (per-sample SGD, which shuffles
   its rows every epoch).
 * ``limit``: a compiled loop that only reads every row of ``X`` in the
-  permuted order (it sums them), with and without software prefetch, the
-  faster counted: the shuffled-read limit of this machine.
+  permuted order (it sums them), without software prefetch and with it at
+  4, 8, 16 and 32 KB ahead; the fastest counts: the shuffled-read limit of
+  this machine.
 
 The ratios ``x_SGDRegressor`` and ``x_limit`` are the kernel's epoch over
 those. Targets (issue 9): at most 0.3x SGDRegressor for batch >= 8; for
@@ -27,14 +28,17 @@ fresh process with an empty cache (``NUMBA_CACHE_DIR`` set to a new
 temporary folder), then the cost of loading it from that warm cache in
 another fresh process.
 
-Run ``python benchmarks/bench_small_batch.py`` (about two minutes on 2
-cores), ``--tiny`` for a quick check. numba is required.
+Run ``python benchmarks/bench_small_batch.py`` (about a minute on 2 cores),
+``--tiny`` for a quick check; ``--clock cpu`` times each job by its thread's
+CPU time, which keeps out the bursts of other processes on a shared machine.
+numba is required.
 """
 
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -44,12 +48,13 @@ from sklearn.linear_model import SGDRegressor
 from sklearn.preprocessing import StandardScaler
 
 import _common
-from sk_gradopt._kernels import _prefetch, linear_epoch
+from sk_gradopt._kernels import PREFETCH_BYTES, _prefetch, linear_epoch
 from sk_gradopt._optimizers import AdamState, EmptyState, RMSPropState, TraceState
 
 LEARNING_RATE = 0.001
 ALPHA = 1e-4  # the estimators' default l2 penalty, also SGDRegressor's
 RULES = ("sgd", "momentum", "rmsprop", "adam")
+LIMIT_PREFETCH = (0, 4096, 8192, 16384, 32768)  # bytes ahead; 0: no software prefetch
 BATCHES = (1, 8, 32, 256)
 
 #: The issue's targets: kernel / SGDRegressor's marginal epoch, and kernel / limit.
@@ -73,25 +78,18 @@ def regression_data(n, d, dtype):
 
 
 @njit(cache=False, error_model="numpy")
-def read_rows(X, order):
-    """Sum the rows of ``X`` in ``order``: the least a shuffled epoch must do."""
-    total = np.zeros(X.shape[1], dtype=X.dtype)
-    for i in range(order.shape[0]):
-        r = order[i]
-        for f in range(X.shape[1]):
-            total[f] += X[r, f]
-    return total
+def read_rows(X, order, prefetch_bytes):
+    """Sum the rows of ``X`` in ``order``: the least a shuffled epoch must do.
 
-
-@njit(cache=False, error_model="numpy")
-def read_rows_prefetched(X, order):
-    """:func:`read_rows` with the kernel's software prefetch (rows ~4 KB ahead)."""
+    With ``prefetch_bytes > 0``, the kernel's software prefetch, about that
+    many bytes ahead (at least 2 rows).
+    """
     total = np.zeros(X.shape[1], dtype=X.dtype)
     base, row_bytes, span = X.ctypes.data, X.strides[0], X.shape[1] * X.itemsize
-    ahead = max(2, 4096 // span)
+    ahead = max(2, prefetch_bytes // span)
     n = order.shape[0]
     for i in range(n):
-        if i + ahead < n:
+        if prefetch_bytes > 0 and i + ahead < n:
             address = base + order[i + ahead] * row_bytes
             for offset in range(0, span, 64):
                 _prefetch(address + offset)
@@ -100,6 +98,29 @@ def read_rows_prefetched(X, order):
         for f in range(X.shape[1]):
             total[f] += X[r, f]
     return total
+
+
+#: The clock of :func:`timed`: ``time.perf_counter`` (wall) or
+#: ``time.thread_time`` (``--clock cpu``).
+CLOCK = time.perf_counter
+
+
+def timed(func):
+    """A job for ``_common.interleaved_best``: the time of ``func()`` on :data:`CLOCK`.
+
+    Every job here runs on the calling thread alone (the kernel, the read
+    loop, ``SGDRegressor``), so its thread CPU time is its run time less the
+    time other processes held the core: on a shared machine under load,
+    ``--clock cpu`` keeps their bursts out (not their use of memory
+    bandwidth).
+    """
+
+    def job():
+        start = CLOCK()
+        func()
+        return CLOCK() - start
+
+    return job
 
 
 def initial_state(rule, params):
@@ -123,7 +144,7 @@ def kernel_job(X, Y, order, rule, batch):
             beta_1=0.9, beta_2=0.999, eps=1e-8, l1=0.0, l2=ALPHA, mean_weight=1.0)
 
     epoch()  # the first epoch: compile (or load from the cache), Adam's first steps
-    return _common.timed(epoch)
+    return timed(epoch)
 
 
 def sgd_regressor(max_iter):
@@ -174,7 +195,13 @@ def compile_costs():
 
 
 def main():
-    args = _common.parser(__doc__.splitlines()[0]).parse_args()
+    global CLOCK
+    p = _common.parser(__doc__.splitlines()[0])
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall time, or the thread's CPU time (robust to other processes' "
+                        "load on a shared machine)")
+    args = p.parse_args()
+    CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
     _common.quiet()
     if args.tiny:
         n, d, repeat = 4_000, 10, args.repeat or 2
@@ -184,8 +211,9 @@ def main():
     _common.print_machine(info)
     import numba
 
-    print(f"# n={n} d={d}; numba {numba.__version__}; best of {repeat} rounds; "
-          "SGDRegressor: (fit(3 epochs) - fit(1 epoch)) / 2")
+    print(f"# n={n} d={d}; numba {numba.__version__}; best of {repeat} rounds, "
+          f"{args.clock} clock; SGDRegressor: (fit(3 epochs) - fit(1 epoch)) / 2; "
+          f"kernel prefetch {PREFETCH_BYTES // 1024} KB ahead")
     costs = compile_costs()
     for what, label in (("cold", "empty cache (compile)"), ("warm", "warm cache (load)")):
         print(f"# kernel ready, fresh process, {label}: {costs[f'{what}_total_s']:.2f} s = "
@@ -198,15 +226,12 @@ def main():
         X, y = regression_data(n, d, dtype)
         Y = y.reshape(-1, 1)
         order = rng.permutation(n)
-        read_rows(X, order)
-        read_rows_prefetched(X, order)
-        jobs[dtype, "limit", "plain"] = _common.timed(lambda X=X, o=order: read_rows(X, o))
-        jobs[dtype, "limit", "prefetch"] = _common.timed(
-            lambda X=X, o=order: read_rows_prefetched(X, o))
-        jobs[dtype, "SGDRegressor", 1] = _common.timed(
-            lambda X=X, y=y: sgd_regressor(1).fit(X, y))
-        jobs[dtype, "SGDRegressor", 3] = _common.timed(
-            lambda X=X, y=y: sgd_regressor(3).fit(X, y))
+        for ahead in LIMIT_PREFETCH:
+            read_rows(X, order, ahead)
+            jobs[dtype, "limit", ahead] = timed(
+                lambda X=X, o=order, a=ahead: read_rows(X, o, a))
+        jobs[dtype, "SGDRegressor", 1] = timed(lambda X=X, y=y: sgd_regressor(1).fit(X, y))
+        jobs[dtype, "SGDRegressor", 3] = timed(lambda X=X, y=y: sgd_regressor(3).fit(X, y))
         for rule in RULES:
             for batch in BATCHES:
                 jobs[dtype, rule, batch] = kernel_job(X, Y, order, rule, batch)
@@ -219,12 +244,13 @@ def main():
     rows, worst = [], dict.fromkeys(TARGETS, 0.0)
     for dtype in ("float64", "float32"):
         sgd_ms = (best[dtype, "SGDRegressor", 3] - best[dtype, "SGDRegressor", 1]) / 2
-        limit_ms = min(best[dtype, "limit", "plain"], best[dtype, "limit", "prefetch"])
+        limit_ms = min(best[dtype, "limit", ahead] for ahead in LIMIT_PREFETCH)
         rows.append({"dtype": dtype, "batch": "1", "model": "SGDRegressor", "optimizer": "sgd",
                      "epoch_ms": sgd_ms, "fit_1_epoch_ms": best[dtype, "SGDRegressor", 1]})
-        for how in ("plain", "prefetch"):
+        for ahead in LIMIT_PREFETCH:
+            how = f"prefetch {ahead // 1024} KB" if ahead else "no prefetch"
             rows.append({"dtype": dtype, "batch": "-", "model": f"limit ({how})",
-                         "optimizer": "-", "epoch_ms": best[dtype, "limit", how]})
+                         "optimizer": "-", "epoch_ms": best[dtype, "limit", ahead]})
         for rule in RULES:
             for batch in BATCHES:
                 ms = best[dtype, rule, batch]
