@@ -244,11 +244,18 @@ def test_matches_reference_float64(optimizer, batch_size):
              state, 1e-12, **options(optimizer))
 
 
-@pytest.mark.parametrize("loss, k", [
+LOSS_CASES = [
     ("squared_error", 1), ("squared_error", 3), ("huber", 2), ("epsilon_insensitive", 1),
     ("binary_log_loss", 1), ("binary_log_loss", 3), ("multinomial_log_loss", 3),
     ("hinge", 1), ("hinge", 3), ("modified_huber", 2),
-])
+]
+
+
+def test_every_loss_is_tested():
+    assert {loss for loss, _ in LOSS_CASES} == set(LOSSES)
+
+
+@pytest.mark.parametrize("loss, k", LOSS_CASES)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_every_loss(loss, k, optimizer):
     X, Y = make_problem(k=k, loss=loss)
