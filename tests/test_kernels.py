@@ -389,7 +389,8 @@ def test_inputs_are_not_modified_and_outputs_are_fresh():
     assert type(new_state) is AdamState and new_state.count == state.count + len(bounds) - 1
 
 
-@pytest.mark.parametrize("layout", ["read_only", "memmap", "fortran", "strided", "float32_Y"])
+@pytest.mark.parametrize("layout", ["read_only", "memmap", "fortran", "strided", "float32_Y",
+                                    "big_endian"])
 def test_input_layouts(layout, tmp_path):
     X, Y = make_problem(k=2)
     params, state = initial(X.shape[1], 2, "momentum")
@@ -409,6 +410,8 @@ def test_input_layouts(layout, tmp_path):
         wide = np.zeros((X.shape[0], 2 * X.shape[1]))
         wide[:, ::2] = X
         X = wide[:, ::2]
+    elif layout == "big_endian":
+        X = X.astype(">f8")  # copied to native order
     elif layout == "float32_Y":
         Y = Y.astype(np.float32)  # converted to X's dtype
         want = reference_epoch(params, state, X, Y.astype(np.float64), None, *args,
