@@ -35,6 +35,8 @@ EXPECTED = {
     "bench_mlp.py": ({"dtype", "model", "epoch_ms"}, {"targets"}),
     "bench_lr.py": ({"section", "problem"}, {"summary"}),
     "bench_dask.py": ({"where", "workers", "step_ms", "epoch_ms"}, {"n", "d", "block_rows"}),
+    "bench_small_batch.py": ({"dtype", "batch", "model", "optimizer", "epoch_ms"},
+                             {"targets", "compile"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).
