@@ -366,6 +366,11 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             warmup_steps=self.warmup_steps,
             max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
             weight_decay=float(self.weight_decay),
+            hyperparameters=dict(
+                momentum=float(self.momentum), nesterov=bool(self.nesterov),
+                rho=float(self.rho), beta_1=float(self.beta_1),
+                beta_2=float(self.beta_2), eps=float(self.eps),
+            ),
         )
 
     def _progress(self, xp):

@@ -17,7 +17,7 @@ from functools import partial
 
 from ._optimizers import namespace
 
-__all__ = ["REGRESSION_LOSSES", "CLASSIFICATION_LOSSES", "get_loss"]
+__all__ = ["REGRESSION_LOSSES", "CLASSIFICATION_LOSSES", "get_loss", "loss_identity"]
 
 
 def _sum_outputs(xp, loss):
@@ -98,6 +98,18 @@ def modified_huber(T, raw):
 
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive")
 CLASSIFICATION_LOSSES = ("log_loss", "hinge", "modified_huber")
+
+
+def loss_identity(loss_fn):
+    """``(name, keywords)`` of a loss function of :func:`get_loss`.
+
+    The name is the function's (``"binary_log_loss"`` for two-class
+    ``log_loss``), the keywords its settings (``{"epsilon": 0.5}``): what a
+    compiled implementation of the same loss needs to know.
+    """
+    if isinstance(loss_fn, partial):
+        return loss_fn.func.__name__, dict(loss_fn.keywords)
+    return loss_fn.__name__, {}
 
 
 def get_loss(name, *, epsilon=0.1, n_classes=None):

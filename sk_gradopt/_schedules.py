@@ -15,6 +15,8 @@ computed; the training loop reaches it through
 
 import math
 
+import numpy as np
+
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 
 
@@ -78,6 +80,43 @@ def scheduled_learning_rate(schedule, base, *, step, epoch, max_iter, power_t,
     if step + 1 < warmup_steps:
         rate *= warmup_factor(step, warmup_steps)
     return rate
+
+
+def scheduled_learning_rates(schedule, base, *, steps, epoch, max_iter, power_t,
+                             warmup_steps=0):
+    """:func:`scheduled_learning_rate` of every step of ``steps``, as a float64 array.
+
+    For the compiled epoch, which takes the rate of each of its steps at
+    once. The same formulas on NumPy arrays (``np.power`` may differ from
+    Python's ``**`` in the last bit). Where every step has the same rate
+    (a constant, adaptive or cosine schedule past the warmup), the result
+    holds that one rate.
+
+    Parameters
+    ----------
+    steps : ndarray of int
+        The steps (counted from 0), in order.
+    schedule, base, epoch, max_iter, power_t, warmup_steps
+        As for :func:`scheduled_learning_rate`.
+
+    Returns
+    -------
+    ndarray of float64 of shape (len(steps),) or (1,)
+    """
+    in_warmup = warmup_steps and steps[0] + 1 < warmup_steps
+    if not callable(schedule) and schedule != "invscaling" and not in_warmup:
+        return np.array([_scheduled(schedule, base, int(steps[0]), epoch, max_iter, power_t)])
+    if callable(schedule):
+        rates = base * np.array([schedule(int(step)) for step in steps], dtype=np.float64)
+    elif schedule == "invscaling":
+        with np.errstate(over="ignore"):  # overflow: a rate of 0, as in the scalar form
+            rates = base / (steps + 1.0) ** power_t
+    else:
+        rates = np.full(steps.shape, _scheduled(schedule, base, int(steps[0]), epoch,
+                                                max_iter, power_t))
+    if in_warmup:
+        rates = np.where(steps + 1 < warmup_steps, rates * ((steps + 1) / warmup_steps), rates)
+    return rates
 
 
 def _scheduled(schedule, base, step, epoch, max_iter, power_t):

@@ -42,7 +42,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._optimizers import GradientTransformation, namespace
 from ._penalties import Penalty, decay_weights
-from ._schedules import scheduled_learning_rate
+from ._losses import loss_identity
+from ._schedules import scheduled_learning_rate, scheduled_learning_rates
 from ._tree import tree_leaves, tree_map
 
 __all__ = [
@@ -110,6 +111,9 @@ class Config:
     warmup_steps: int = 0
     max_grad_norm: Any = None  # float or None
     weight_decay: float = 0.0
+    #: The optimizer's hyperparameters (momentum, nesterov, rho, beta_1,
+    #: beta_2, eps), for a compiled epoch that runs the same rule.
+    hyperparameters: dict = field(default_factory=dict)
 
     def learning_rate_at(self, base, *, step, epoch):
         """The learning rate of optimizer step ``step`` (from 0), in epoch ``epoch`` (from 0).
@@ -120,6 +124,16 @@ class Config:
         """
         return scheduled_learning_rate(
             self.schedule, base, step=step, epoch=epoch, max_iter=self.max_iter,
+            power_t=self.power_t, warmup_steps=self.warmup_steps,
+        )
+
+    def learning_rates(self, base, *, steps, epoch):
+        """:meth:`learning_rate_at` of every step of ``steps`` (a NumPy array).
+
+        A float64 array of one rate per step, or of one rate for all of them.
+        """
+        return scheduled_learning_rates(
+            self.schedule, base, steps=steps, epoch=epoch, max_iter=self.max_iter,
             power_t=self.power_t, warmup_steps=self.warmup_steps,
         )
 
@@ -351,7 +365,76 @@ def epoch_runner(data, config):
         from . import _dask
 
         return _dask.epoch_runner(data, config)
-    return array_api_epoch
+    return _compiled_epoch_runner(data, config) or array_api_epoch
+
+
+#: Whether mini-batch epochs of the linear model on NumPy data run compiled
+#: (:mod:`._kernels`, numba) when numba can be imported. The array-API epoch
+#: computes the same numbers and stays the reference: tests set this to
+#: False to run it.
+USE_COMPILED_EPOCH = True
+
+
+def _compiled_epoch_runner(data, config):
+    """The compiled epoch for ``data``, or None where it does not apply.
+
+    It applies to the linear model on NumPy arrays, with mini-batches (a full
+    batch is two matrix products, which BLAS computes faster on several
+    cores), when numba can be imported. ``X`` is made C-contiguous once here
+    (a copy only if it is not), not at every epoch.
+    """
+    if not USE_COMPILED_EPOCH or config.model.name != "linear":
+        return None
+    if not all(a is None or type(a) is np.ndarray or isinstance(a, np.memmap)
+               for a in data[:3]):
+        return None
+    if config.batch_size_for(data.n_samples) >= data.n_samples:
+        return None
+    loss, keywords = loss_identity(config.loss_fn)
+    try:
+        from . import _kernels
+    except ImportError:  # no numba wheel for this platform: the array-API epoch
+        return None
+    if loss not in _kernels.LOSSES:
+        return None
+    prepared = data._replace(X=np.ascontiguousarray(data.X))
+
+    def compiled_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
+                       mean_weight):
+        """One epoch through :func:`._kernels.linear_epoch`, with the reference's draws."""
+        order, bounds = epoch_order(prepared.n_samples, config.batch_size_for(
+            prepared.n_samples), config.shuffle, rng)
+        n_steps = bounds.shape[0] - 1
+        rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
+        params, opt_state, loss_sum = _kernels.linear_epoch(
+            params, opt_state, prepared.X, prepared.Y, prepared.sample_weight, order,
+            bounds, rates, loss=loss, epsilon=keywords.get("epsilon", 0.0),
+            optimizer=config.optimizer_name, **config.hyperparameters,
+            l1=config.penalty.l1, l2=config.penalty.l2, mean_weight=mean_weight,
+            max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
+        )
+        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
+
+    return compiled_epoch
+
+
+def epoch_order(n_samples, batch_size, shuffle, rng):
+    """The rows of an epoch's batches, drawn as :func:`batches` draws them.
+
+    Returns ``(order, bounds)``: batch ``b`` is the rows
+    ``order[bounds[b]:bounds[b + 1]]``, with the same random draws (one per
+    epoch, from ``rng``) as the array-API epoch, hence the same batches.
+    """
+    n, size = n_samples, batch_size
+    starts = np.arange(0, n, size)
+    if shuffle == "blocks":
+        starts = rng.permutation(starts)
+        stops = np.minimum(starts + size, n)
+        order = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
+        bounds = np.concatenate([[0], np.cumsum(stops - starts)])
+        return order, bounds
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    return order, np.append(starts, n)
 
 
 # ---------------------------------------------------------------- the loop

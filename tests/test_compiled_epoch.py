@@ -1,0 +1,184 @@
+"""The compiled epoch (numba) against the array-API epoch, through the estimators.
+
+The training loop runs mini-batch epochs of the linear models on NumPy data
+through :mod:`sk_gradopt._kernels`; the array-API epoch computes the same
+numbers and stays the reference. ``USE_COMPILED_EPOCH = False`` forces it.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+
+import sk_gradopt._training as training
+from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientMLPRegressor, GradientRegressor
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_regression(n_samples=90, n_features=5, noise=3.0, random_state=0)
+    _, Y2 = make_regression(n_samples=90, n_features=5, n_targets=2, random_state=1)
+    Xc, y2 = make_classification(n_samples=90, n_features=5, random_state=0)
+    _, y3 = make_classification(n_samples=90, n_features=5, n_informative=3, n_classes=3,
+                                random_state=1)
+    sw = np.random.default_rng(0).uniform(0.1, 2.0, 90)
+    return {"X": X / 3, "y": y / y.std(), "Y2": Y2 / Y2.std(), "Xc": Xc, "y2": y2,
+            "y3": y3, "sw": sw}
+
+
+def fit_both(monkeypatch, Estimator, X, y, sample_weight=None, **params):
+    """The same fit through the compiled epoch and through the array-API epoch."""
+    calls = []
+    real = training._compiled_epoch_runner
+
+    def spy(data, config):
+        runner = real(data, config)
+        calls.append(runner is not None)
+        return runner
+
+    monkeypatch.setattr(training, "_compiled_epoch_runner", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        compiled = Estimator(**params).fit(X, y, sample_weight=sample_weight)
+        compiled_calls = list(calls)
+        monkeypatch.setattr(training, "USE_COMPILED_EPOCH", False)
+        reference = Estimator(**params).fit(X, y, sample_weight=sample_weight)
+        monkeypatch.setattr(training, "USE_COMPILED_EPOCH", True)
+    return compiled, reference, compiled_calls
+
+
+def assert_same(compiled, reference, rtol):
+    scale = np.max(np.abs(reference.coef_)) + np.max(np.abs(reference.intercept_))
+    assert_allclose(compiled.coef_, reference.coef_, rtol=rtol, atol=rtol * scale)
+    assert_allclose(compiled.intercept_, reference.intercept_, rtol=rtol, atol=rtol * scale)
+    assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=rtol)
+    assert (compiled.n_iter_, compiled.t_) == (reference.n_iter_, reference.t_)
+
+
+CASES = {
+    "sgd-per-sample": dict(optimizer="sgd", batch_size=1, learning_rate=0.01),
+    "sgd-batch-7": dict(optimizer="sgd", batch_size=7, learning_rate=0.05),
+    "momentum-nesterov": dict(optimizer="momentum", nesterov=True, batch_size=8,
+                              learning_rate=0.01),
+    "rmsprop": dict(optimizer="rmsprop", batch_size=16, learning_rate=0.01),
+    "adam-per-sample": dict(optimizer="adam", batch_size=1, learning_rate=0.01),
+    "adam-l1": dict(optimizer="adam", batch_size=16, penalty="l1", alpha=0.01),
+    "sgd-elasticnet-invscaling": dict(optimizer="sgd", batch_size=4, penalty="elasticnet",
+                                      alpha=0.01, schedule="invscaling", power_t=0.3),
+    "momentum-cosine-blocks": dict(optimizer="momentum", batch_size=16, schedule="cosine",
+                                   shuffle="blocks"),
+    "sgd-no-shuffle-warmup": dict(optimizer="sgd", batch_size=10, shuffle=False,
+                                  warmup_steps=25, learning_rate=0.05),
+    "adam-clip-decay": dict(optimizer="adam", batch_size=8, max_grad_norm=0.3,
+                            weight_decay=0.1),
+    "rmsprop-adaptive-stopping": dict(optimizer="rmsprop", batch_size=16, tol=1e-2,
+                                      schedule="adaptive", max_iter=40),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("task", ["regression", "multioutput-huber", "binary", "multiclass",
+                                  "hinge-ovr", "weighted"])
+def test_the_compiled_epoch_equals_the_array_api_epoch(monkeypatch, data, task, case):
+    params = {"max_iter": 3, "tol": None, "random_state": 0, **CASES[case]}
+    # SGD and momentum: equal to rounding over any run; Adam and RMSprop
+    # magnify rounding differences over long runs: one epoch of small data.
+    adaptive = params["optimizer"] in ("adam", "rmsprop")
+    if adaptive and "stopping" not in case:
+        params["max_iter"] = 1
+    sample_weight = None
+    if task in ("regression", "weighted"):
+        Estimator, X, y = GradientRegressor, data["X"], data["y"]
+        sample_weight = data["sw"] if task == "weighted" else None
+    elif task == "multioutput-huber":
+        Estimator, X, y = GradientRegressor, data["X"], data["Y2"]
+        params.update(loss="huber", epsilon=0.5)
+    else:
+        Estimator, X = GradientClassifier, data["Xc"]
+        y = data["y2"] if task == "binary" else data["y3"]
+        if task == "hinge-ovr":
+            params.update(loss="hinge", fit_intercept=False)
+    compiled, reference, calls = fit_both(monkeypatch, Estimator, X, y, sample_weight,
+                                          **params)
+    assert calls and all(calls)  # the compiled epoch did run
+    assert_same(compiled, reference, rtol=1e-10 if "stopping" in case else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float32_stays_float32_and_matches(monkeypatch, data, dtype):
+    X, y = data["X"].astype(dtype), data["y"].astype(dtype)
+    compiled, reference, _ = fit_both(monkeypatch, GradientRegressor, X, y, optimizer="sgd",
+                                      batch_size=8, max_iter=3, tol=None, random_state=0)
+    assert compiled.coef_.dtype == dtype
+    assert_same(compiled, reference, rtol=1e-12 if dtype == np.float64 else 2e-5)
+
+
+def test_a_fortran_ordered_or_read_only_X_gives_the_same_fit(monkeypatch, data):
+    X, y = data["X"], data["y"]
+    params = dict(optimizer="momentum", batch_size=8, max_iter=3, tol=None, random_state=0)
+    reference = GradientRegressor(**params).fit(X, y)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    for variant in (np.asfortranarray(X), frozen, X[:, ::1]):
+        assert_allclose(GradientRegressor(**params).fit(variant, y).coef_, reference.coef_,
+                        rtol=1e-14)
+
+
+@pytest.mark.parametrize("Estimator, params, reason", [
+    (GradientRegressor, dict(optimizer="gd"), "full batch: BLAS"),
+    (GradientRegressor, dict(optimizer="adam", batch_size=500), "one batch"),
+    (GradientMLPRegressor, dict(optimizer="adam", batch_size=8, hidden_layer_sizes=(3,)),
+     "not linear"),
+])
+def test_where_the_compiled_epoch_does_not_apply(monkeypatch, data, Estimator, params, reason):
+    _, _, calls = fit_both(monkeypatch, Estimator, data["X"], data["y"], max_iter=2,
+                           tol=None, random_state=0, **params)
+    assert calls and not any(calls), reason
+
+
+def test_without_numba_the_array_api_epoch_runs(monkeypatch, data):
+    # A platform without numba wheels: importing the kernels fails.
+    import sk_gradopt
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "sk_gradopt._kernels", raising=False)
+    monkeypatch.delattr(sk_gradopt, "_kernels", raising=False)
+    with pytest.raises(ImportError):
+        import sk_gradopt._kernels  # noqa: F401
+    ran = []
+    real = training.array_api_epoch
+    monkeypatch.setattr(training, "array_api_epoch",
+                        lambda *args, **kwargs: ran.append(1) or real(*args, **kwargs))
+    params = dict(optimizer="adam", batch_size=8, max_iter=2, tol=None, random_state=0)
+    est = GradientRegressor(**params).fit(data["X"], data["y"])
+    assert len(ran) == 2
+    monkeypatch.undo()
+    assert_allclose(est.coef_, GradientRegressor(**params).fit(data["X"], data["y"]).coef_,
+                    rtol=1e-12)
+
+
+def test_partial_fit_k_times_equals_fit_on_the_compiled_path(data):
+    params = dict(optimizer="adam", batch_size=4, random_state=0)
+    online = GradientClassifier(**params)
+    for _ in range(3):
+        online.partial_fit(data["Xc"], data["y3"], classes=[0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        batch = GradientClassifier(max_iter=3, tol=None, **params).fit(data["Xc"], data["y3"])
+    np.testing.assert_array_equal(online.coef_, batch.coef_)
+    assert online.loss_curve_ == batch.loss_curve_
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_divergence_on_the_compiled_path_keeps_finite_weights(data, optimizer):
+    est = GradientRegressor(optimizer=optimizer, learning_rate=1e4, batch_size=4,
+                            max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged|overflowed"):
+        est.fit(data["X"] * 1e3, data["y"])
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
