@@ -728,3 +728,113 @@ def _like(container, items):
     if hasattr(container, "_make"):
         return type(container)._make(items)
     return type(container)(items)
+
+
+# ---------------------------------------------------- one step of any model
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _update_leaf(P, G, S1, S2, out_P, out_S1, out_S2, optimizer, nesterov, h, lr, decay,
+                 use_decay, threshold, use_l1):
+    """Steps 6-8 for every element of one leaf, into fresh arrays (1-D views).
+
+    The weight decay and the l1 step are on for ``coef`` leaves only (the
+    caller's flags). ``S1``/``S2`` and ``out_S1``/``out_S2`` are the
+    optimizer's state, unused (and of length 1) where the rule has none.
+    """
+    keep_1 = optimizer != _SGD
+    keep_2 = optimizer == _ADAM
+    for i in range(P.shape[0]):
+        s1 = S1[i] if keep_1 else P[i]
+        s2 = S2[i] if keep_2 else P[i]
+        direction, s1, s2 = _direction(optimizer, nesterov, G[i], s1, s2, h)
+        w = _step(P[i], direction, lr, decay, use_decay)
+        out_P[i] = _soft_threshold(w, threshold) if use_l1 else w
+        if keep_1:
+            out_S1[i] = s1
+        if keep_2:
+            out_S2[i] = s2
+
+
+def apply_update(params, grads, state, learning_rate, *, optimizer, momentum, nesterov, rho,
+                 beta_1, beta_2, eps, l1=0.0, weight_decay=0.0):
+    """The optimizer's step on every leaf of a NumPy parameter tree, one pass per leaf.
+
+    The same numbers as the training loop's pure functions (to rounding):
+    decoupled weight decay on the ``coef`` leaves, the optimizer's direction
+    (``_optimizers.py``), ``params - learning_rate * direction``, and the l1
+    proximal step on the ``coef`` leaves; where those take several passes
+    over each leaf and a temporary array per pass, this takes one. For models
+    whose parameters are larger than a linear model's (an MLP's weight
+    matrices), on NumPy arrays of one dtype.
+
+    Parameters
+    ----------
+    params, grads : tuple of Layer
+        The parameters and their gradient (the penalty's gradient and the
+        clipping included); not modified.
+    state : NamedTuple
+        The optimizer state (see :func:`linear_epoch`); not modified.
+    learning_rate : float
+        The rate of this step.
+    optimizer, momentum, nesterov, rho, beta_1, beta_2, eps
+        The rule and its hyperparameters.
+    l1, weight_decay : float, default=0.0
+        The l1 strength of the penalty and the decoupled weight decay.
+
+    Returns
+    -------
+    params : tuple of Layer
+        New arrays.
+    state : NamedTuple
+        The new state, of the same type (Adam's ``count`` advanced by one).
+    """
+    opt = OPTIMIZERS[optimizer]
+    fields = {_MOMENTUM: ("trace",), _RMSPROP: ("nu",), _ADAM: ("mu", "nu")}.get(opt, ())
+    dtype = params[0].coef.dtype
+    count = int(state.count) + 1 if opt == _ADAM else 0
+    c1 = c2 = 1.0
+    if opt == _ADAM:  # reciprocals, as the compiled epoch (multiplications in the loop)
+        c1 = 1.0 / (1.0 - math.pow(beta_1, count))
+        c2 = 1.0 / (1.0 - math.pow(beta_2, count))
+    h = np.array([momentum, rho, 1.0 - rho, beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2,
+                  eps, c1, c2], dtype=dtype)
+    h = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9])
+    lr = dtype.type(learning_rate)
+    decay = dtype.type(1.0 - learning_rate * weight_decay)
+    threshold = dtype.type(learning_rate * l1)
+    dummy = np.zeros(1, dtype=dtype)
+    new_layers, new_states = [], {field: [] for field in fields}
+    for index, (layer, grad) in enumerate(zip(params, grads)):
+        leaves = {}
+        for name in ("coef", "intercept"):
+            P = getattr(layer, name)
+            if P is None:
+                leaves[name] = (None, [None] * len(fields))
+                continue
+            states = [getattr(getattr(state, field)[index], name) for field in fields]
+            flat = [np.ascontiguousarray(a, dtype=dtype).reshape(-1)
+                    for a in (P, getattr(grad, name), *states)]
+            outs = [np.empty_like(flat[0]) for _ in range(1 + len(fields))]
+            S1 = flat[2] if len(fields) > 0 else dummy
+            S2 = flat[3] if len(fields) > 1 else dummy
+            out_S1 = outs[1] if len(fields) > 0 else dummy
+            out_S2 = outs[2] if len(fields) > 1 else dummy
+            is_coef = name == "coef"
+            _update_leaf(flat[0], flat[1], S1, S2, outs[0], out_S1, out_S2, opt,
+                         bool(nesterov), h, lr, decay, is_coef and weight_decay > 0,
+                         threshold, is_coef and l1 > 0)
+            leaves[name] = (outs[0].reshape(P.shape),
+                            [out.reshape(P.shape) for out in outs[1:]])
+        new_layers.append(layer._replace(coef=leaves["coef"][0],
+                                         intercept=leaves["intercept"][0]))
+        for k, field in enumerate(fields):
+            old = getattr(state, field)[index]
+            new_states[field].append(old._replace(coef=leaves["coef"][1][k],
+                                                  intercept=leaves["intercept"][1][k]))
+    new_state = state
+    if fields:
+        new_state = state._replace(**{f: tuple(v) for f, v in new_states.items()})
+        if opt == _ADAM:
+            new_state = new_state._replace(count=count)
+    return tuple(new_layers), new_state

@@ -209,6 +209,18 @@ def dtype_name(dtype):
     return "float32" if "32" in str(dtype) else "float64"
 
 
+def _backpropagated(xp, delta, coef):
+    """``delta @ coef.T``; for one output, the outer product as a broadcast product.
+
+    With one output the product sums a single term: the broadcast gives the
+    same numbers, without a matrix product of inner size 1 (several times
+    slower in BLAS).
+    """
+    if coef.shape[1] == 1:
+        return delta * xp.reshape(coef, (1, -1))
+    return delta @ coef.T
+
+
 def mlp_forward(params, X, *, activation):
     """The raw output of the network (before the output link)."""
     xp = namespace(X)
@@ -231,7 +243,7 @@ def mlp_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale, *, activation
     for i in range(len(params) - 1, -1, -1):
         grads[i] = _layer_gradient(xp, activations[i], delta, params[i], scale)
         if i > 0:
-            delta = backward(xp, delta @ params[i].coef.T, activations[i])
+            delta = backward(xp, _backpropagated(xp, delta, params[i].coef), activations[i])
     return loss, tuple(grads)
 
 

@@ -32,6 +32,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -255,12 +256,15 @@ def batches(data, batch_size, shuffle, rng):
 
 
 def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalty,
-                  learning_rate, mean_weight, max_grad_norm=None, weight_decay=0.0):
+                  learning_rate, mean_weight, max_grad_norm=None, weight_decay=0.0,
+                  apply=None):
     """One optimizer step on one batch (the steps of the module docstring).
 
     Returns ``(params, state, loss)``: the new parameters and optimizer
     state, and the per-sample losses of the batch (times the sample weights)
-    at the parameters before the step.
+    at the parameters before the step. ``apply(params, grads, state, lr)``,
+    when given, computes the weight decay, the optimizer's step and the l1
+    step in one (compiled) pass, with the same numbers to rounding.
     """
     scale = 1.0 / (batch.X.shape[0] * mean_weight)
     loss, grads = model.loss_and_grad(
@@ -269,6 +273,9 @@ def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalt
     grads = penalty.add_gradient(grads, params)
     if max_grad_norm is not None:
         grads = clip_grad_norm(grads, max_grad_norm)
+    if apply is not None:
+        params, opt_state = apply(params, grads, opt_state, learning_rate)
+        return params, opt_state, loss
     if weight_decay:
         params = decay_weights(params, 1.0 - learning_rate * weight_decay)
     direction, opt_state = optimizer.update(grads, opt_state)
@@ -301,6 +308,36 @@ def objective(config, data, params, *, with_penalty=True):
 
         return _dask.objective(config, data, params, with_penalty=with_penalty)
     xp = array_namespace(data.X)
+    rows = _objective_rows(config, data, params)
+    if rows >= data.n_samples:
+        total = _summed_loss(config, data, params, xp)[0]
+    else:  # a network's hidden activations for all rows at once would not fit in cache
+        total = _sum_of(xp, [_summed_loss(config, chunk, params, xp)
+                             for chunk in _slices(data, rows)])[0]
+    value = float(total) / data.weight_sum
+    if not with_penalty or params is None:
+        return value
+    return value + config.penalty.value(params)
+
+
+#: A network's objective is evaluated over chunks of rows whose widest layer
+#: holds about this many bytes: all rows at once would allocate and fault in
+#: the hidden activations of the whole data (400 MB for 200,000 rows of 256
+#: float64 units).
+OBJECTIVE_CHUNK_BYTES = 2**23
+
+
+def _objective_rows(config, data, params):
+    """How many rows the objective takes at once: all of them for a linear model."""
+    if params is None or len(params) == 1:
+        return data.n_samples
+    width = max(layer.coef.shape[1] for layer in params)
+    row_bytes = width * array_namespace(data.X).finfo(data.X.dtype).bits // 8
+    return max(1, OBJECTIVE_CHUNK_BYTES // row_bytes)
+
+
+def _summed_loss(config, data, params, xp):
+    """The sum of the weighted per-sample losses at ``params``, as a 1-element array."""
     if params is None:
         raw = xp.zeros(data.Y.shape, dtype=data.X.dtype, device=array_device(data.X))
     else:
@@ -309,10 +346,7 @@ def objective(config, data, params, *, with_penalty=True):
         loss, _ = config.loss_fn(data.Y, raw)
         if data.sample_weight is not None:
             loss = loss * data.sample_weight
-        value = float(xp.sum(loss)) / data.weight_sum
-    if not with_penalty or params is None:
-        return value
-    return value + config.penalty.value(params)
+        return xp.reshape(xp.sum(loss), (1,))
 
 
 # --------------------------------------------------------------- one epoch
@@ -329,11 +363,12 @@ class Epoch(NamedTuple):
 
 
 def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
-                    mean_weight):
+                    mean_weight, apply=None):
     """One epoch of mini-batch steps in the namespace of the data: the reference path.
 
     ``step`` and ``epoch`` count the optimizer steps and epochs before this
-    one (for the schedule); ``base_lr`` is the base learning rate.
+    one (for the schedule); ``base_lr`` is the base learning rate. ``apply``
+    is :func:`gradient_step`'s.
     """
     batch_losses = []  # summed every 64 batches, not every batch
     n_steps = 0
@@ -344,6 +379,7 @@ def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_l
             optimizer=config.optimizer, penalty=config.penalty,
             learning_rate=lr, mean_weight=mean_weight,
             max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
+            apply=apply,
         )
         batch_losses.append(batch_loss)
         if len(batch_losses) == 64:
@@ -368,33 +404,43 @@ def epoch_runner(data, config):
     return _compiled_epoch_runner(data, config) or array_api_epoch
 
 
-#: Whether mini-batch epochs of the linear model on NumPy data run compiled
-#: (:mod:`._kernels`, numba) when numba can be imported. The array-API epoch
-#: computes the same numbers and stays the reference: tests set this to
-#: False to run it.
+#: Whether epochs on NumPy data use the compiled code of :mod:`._kernels`
+#: (numba) when numba can be imported: the whole epoch of the linear model
+#: with mini-batches, and the optimizer's step of the other models. The
+#: array-API epoch computes the same numbers and stays the reference: tests
+#: set this to False to run it.
 USE_COMPILED_EPOCH = True
 
 
 def _compiled_epoch_runner(data, config):
     """The compiled epoch for ``data``, or None where it does not apply.
 
-    It applies to the linear model on NumPy arrays, with mini-batches (a full
-    batch is two matrix products, which BLAS computes faster on several
-    cores), when numba can be imported. ``X`` is made C-contiguous once here
-    (a copy only if it is not), not at every epoch.
+    On NumPy arrays, when numba can be imported: for the linear model with
+    mini-batches, the compiled epoch (a full batch is two matrix products,
+    which BLAS computes faster on several cores); ``X`` is made C-contiguous
+    once here (a copy only if it is not), not at every epoch. For other
+    models (an MLP), the array-API epoch with the optimizer's step fused
+    into one compiled pass per leaf (:func:`._kernels.apply_update`).
     """
-    if not USE_COMPILED_EPOCH or config.model.name != "linear":
-        return None
+    if not USE_COMPILED_EPOCH or not config.hyperparameters:
+        return None  # (a Config built without the optimizer's numbers: the pure path)
     if not all(a is None or type(a) is np.ndarray or isinstance(a, np.memmap)
                for a in data[:3]):
         return None
-    if config.batch_size_for(data.n_samples) >= data.n_samples:
-        return None
-    loss, keywords = loss_identity(config.loss_fn)
     try:
         from . import _kernels
     except ImportError:  # no numba wheel for this platform: the array-API epoch
         return None
+    if config.model.name != "linear":
+        apply = partial(
+            _kernels.apply_update, optimizer=config.optimizer_name,
+            **config.hyperparameters, l1=config.penalty.l1,
+            weight_decay=config.weight_decay,
+        )
+        return partial(array_api_epoch, apply=apply)
+    if config.batch_size_for(data.n_samples) >= data.n_samples:
+        return None
+    loss, keywords = loss_identity(config.loss_fn)
     if loss not in _kernels.LOSSES:
         return None
     prepared = data._replace(X=np.ascontiguousarray(data.X))

@@ -133,8 +133,6 @@ def test_a_fortran_ordered_or_read_only_X_gives_the_same_fit(monkeypatch, data):
 @pytest.mark.parametrize("Estimator, params, reason", [
     (GradientRegressor, dict(optimizer="gd"), "full batch: BLAS"),
     (GradientRegressor, dict(optimizer="adam", batch_size=500), "one batch"),
-    (GradientMLPRegressor, dict(optimizer="adam", batch_size=8, hidden_layer_sizes=(3,)),
-     "not linear"),
 ])
 def test_where_the_compiled_epoch_does_not_apply(monkeypatch, data, Estimator, params, reason):
     _, _, calls = fit_both(monkeypatch, Estimator, data["X"], data["y"], max_iter=2,
@@ -182,3 +180,32 @@ def test_divergence_on_the_compiled_path_keeps_finite_weights(data, optimizer):
     with pytest.warns(ConvergenceWarning, match="diverged|overflowed"):
         est.fit(data["X"] * 1e3, data["y"])
     assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("tools", [{}, dict(penalty="l1", alpha=0.01, weight_decay=0.1,
+                                            max_grad_norm=0.5)], ids=["plain", "tools"])
+def test_an_mlp_step_fused_into_one_pass_equals_the_pure_functions(monkeypatch, data,
+                                                                   optimizer, tools):
+    # An MLP on NumPy runs the array-API epoch with the optimizer's step
+    # (decay, direction, step, l1) compiled into one pass per leaf.
+    from sk_gradopt import GradientMLPClassifier
+
+    params = dict(hidden_layer_sizes=(6, 4), optimizer=optimizer, batch_size=16,
+                  learning_rate=0.05, max_iter=1 if optimizer in ("adam", "rmsprop") else 3,
+                  tol=None, random_state=0, **tools)
+    seen = []
+    real = training.array_api_epoch
+
+    def spy(*args, apply=None, **kwargs):
+        seen.append(apply is not None)
+        return real(*args, apply=apply, **kwargs)
+
+    monkeypatch.setattr(training, "array_api_epoch", spy)
+    compiled, reference, _ = fit_both(monkeypatch, GradientMLPClassifier, data["Xc"],
+                                      data["y3"], **params)
+    assert seen[0] and not seen[-1]  # fused, then the pure functions
+    for a, b in zip(compiled.coefs_ + compiled.intercepts_,
+                    reference.coefs_ + reference.intercepts_):
+        assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=1e-12)
