@@ -1,11 +1,13 @@
 """The CuPy backend on the GPU against PyTorch on the same GPU, and the NumPy backend on the CPU.
 
-Two problems, float32: linear regression on X of 10,000,000 x 100 and a
+Three problems, float32: linear regression on X of 10,000,000 x 100, a
 10-class softmax (``GradientClassifier(loss="log_loss")``) on X of
-1,000,000 x 256. For each, on the GPU (CuPy arrays passed to ``fit``, which
-then computes on the GPU) and on the CPU (NumPy arrays):
+1,000,000 x 256, and an MLP regressor (``GradientMLPRegressor``, 100 -> 256
+-> 1, ReLU) on X of 1,000,000 x 100. For each, on the GPU (CuPy arrays
+passed to ``fit``, which then computes on the GPU) and on the CPU (NumPy
+arrays):
 
-* full-batch ``"gd"``: milliseconds per step (the marginal cost of one more
+* (linear models) full-batch ``"gd"``: milliseconds per step (the marginal cost of one more
   epoch, ``(fit(max_iter=1 + k) - fit(max_iter=1)) / k``) and the bandwidth
   it reaches -- the bytes of X read per step (two passes: ``X @ W`` and
   ``X.T @ G``) over the step time -- as a fraction of the measured copy
@@ -37,12 +39,17 @@ import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 
 import _common  # noqa: E402
-from sk_gradopt import GradientClassifier, GradientRegressor  # noqa: E402
+from sk_gradopt import (  # noqa: E402
+    GradientClassifier,
+    GradientMLPRegressor,
+    GradientRegressor,
+)
 
 ALPHA = 1e-4
 LEARNING_RATE = 1e-3
 BATCH = 4096
 BANDWIDTH_TARGET = 0.7
+HIDDEN = 256  # the MLP's hidden layer
 
 
 def find_gpu():
@@ -112,9 +119,12 @@ def make_data(xp, kind, n, d, seed=0):
 
 
 def estimator(kind, optimizer, max_iter):
+    params = dict(optimizer=optimizer, learning_rate=LEARNING_RATE, alpha=ALPHA,
+                  batch_size=BATCH, max_iter=max_iter, tol=None, random_state=0)
+    if kind == "mlp":
+        return GradientMLPRegressor(hidden_layer_sizes=(HIDDEN,), **params)
     Estimator = GradientClassifier if kind == "softmax" else GradientRegressor
-    return Estimator(optimizer=optimizer, learning_rate=LEARNING_RATE, alpha=ALPHA,
-                     batch_size=BATCH, max_iter=max_iter, tol=None, random_state=0)
+    return Estimator(**params)
 
 
 def fit_and_epoch(clock, kind, optimizer, X, y, repeat, extra):
@@ -140,12 +150,18 @@ def torch_epoch_seconds(torch, clock, kind, X, y, repeat):
     Xt = torch.from_dlpack(X)
     yt = torch.from_dlpack(y)
     n, d = Xt.shape
-    if kind == "regression":
+    if kind != "softmax":
         yt = yt.reshape(-1, 1)
     device = Xt.device
-    model = torch.nn.Linear(d, 10 if kind == "softmax" else 1, device=device)
-    opt = torch.optim.Adam([{"params": [model.weight], "weight_decay": ALPHA},
-                            {"params": [model.bias], "weight_decay": 0.0}],
+    if kind == "mlp":
+        layers = [torch.nn.Linear(d, HIDDEN, device=device),
+                  torch.nn.Linear(HIDDEN, 1, device=device)]
+        model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1])
+    else:
+        layers = [torch.nn.Linear(d, 10 if kind == "softmax" else 1, device=device)]
+        model = layers[0]
+    opt = torch.optim.Adam([{"params": [m.weight for m in layers], "weight_decay": ALPHA},
+                            {"params": [m.bias for m in layers], "weight_decay": 0.0}],
                            lr=LEARNING_RATE)
 
     def epoch(max_batches=None):
@@ -158,7 +174,7 @@ def torch_epoch_seconds(torch, clock, kind, X, y, repeat):
             xb, yb = Xt[rows], yt[rows]
             opt.zero_grad(set_to_none=True)
             out = model(xb)
-            if kind == "regression":
+            if kind != "softmax":
                 loss = 0.5 * F.mse_loss(out, yb)
             else:
                 loss = F.cross_entropy(out, yb)
@@ -204,10 +220,11 @@ def run(device, xp, clock, kind, X, y, repeat, extra, torch):
         fit_s, epoch_s = fit_and_epoch(clock, kind, "adam", X, y, min(repeat, 2), 1)
         return {"fit_s": fit_s, "epoch_s": epoch_s}
 
-    copied = measure("copy of X", copy)
-    step = measure("gd step", gd)
-    if "GBs" in copied and "GBs" in step:
-        step["of_copy"] = step["GBs"] / copied["GBs"]
+    if kind != "mlp":  # the full-batch step of a linear model is bandwidth-bound
+        copied = measure("copy of X", copy)
+        step = measure("gd step", gd)
+        if "GBs" in copied and "GBs" in step:
+            step["of_copy"] = step["GBs"] / copied["GBs"]
     ours = measure(f"adam epoch, batch {BATCH}", adam)
     if torch is not None:
         theirs = measure(f"torch adam epoch, batch {BATCH}", lambda: {
@@ -221,10 +238,11 @@ def main():
     args = _common.parser(__doc__.splitlines()[0]).parse_args()
     _common.quiet()
     if args.tiny:
-        sizes = {"regression": (20_000, 100), "softmax": (10_000, 256)}
+        sizes = {"regression": (20_000, 100), "softmax": (10_000, 256), "mlp": (5_000, 20)}
         repeat, extra = args.repeat or 2, 2
     else:
-        sizes = {"regression": (10_000_000, 100), "softmax": (1_000_000, 256)}
+        sizes = {"regression": (10_000_000, 100), "softmax": (1_000_000, 256),
+                 "mlp": (1_000_000, 100)}
         repeat, extra = args.repeat or 3, 5
     info = _common.machine()
     _common.print_machine(info)
