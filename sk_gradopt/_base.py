@@ -42,6 +42,7 @@ from ._array_api import (
     convert_arrays,
     detached,
     dispatch_for,
+    follow,
     get_namespace_and_device,
     import_cupy,
     is_cupy_array,
@@ -438,6 +439,22 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             self._check_finite(X)
             params = tree_map(lambda a: xp.astype(a, X.dtype), self._params_from_attributes(xp))
             return self._make_model().forward(params, X)
+
+    def _score_where_X_lives(self, score, X, y, sample_weight, metric):
+        """scikit-learn's ``score`` (the mixin's, passed in), computed where ``X`` lives.
+
+        NumPy or CuPy as the backend rules say; on Dask arrays, ``metric``
+        (``"r2"`` or ``"accuracy"``) in one pass over the blocks, with no
+        ``y`` on the client.
+        """
+        if is_dask_collection(X):
+            from ._dask import score as dask_score
+
+            return dask_score(self, X, y, sample_weight, metric=metric)
+        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
+        with dispatch_for(X):
+            y, sample_weight = follow(X, y, sample_weight)
+            return score(X, y, sample_weight=sample_weight)
 
     def _check_finite(self, X):
         """scikit-learn's check that ``X`` holds no NaN or infinity, at a lower cost.

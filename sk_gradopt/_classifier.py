@@ -10,8 +10,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._array_api import (
-    dispatch_for,
-    follow,
     get_namespace_and_device,
     is_dask_collection,
     to_numpy,
@@ -160,14 +158,7 @@ class ClassificationMixin:
         -------
         score : float
         """
-        if is_dask_collection(X):  # one pass over the blocks, no y on the client
-            from ._dask import score
-
-            return score(self, X, y, sample_weight, metric="accuracy")
-        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
-        with dispatch_for(X):
-            y, sample_weight = follow(X, y, sample_weight)
-            return super().score(X, y, sample_weight=sample_weight)
+        return self._score_where_X_lives(super().score, X, y, sample_weight, "accuracy")
 
     # ---------------------------------------------------- subclass hooks
 

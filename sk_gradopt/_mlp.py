@@ -3,7 +3,6 @@
 import re
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 

@@ -6,7 +6,7 @@ from array_api_compat import array_namespace
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._array_api import dispatch_for, follow, is_dask_collection
+from ._array_api import is_dask_collection
 from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
 from ._losses import REGRESSION_LOSSES, get_loss
@@ -79,14 +79,7 @@ class RegressionMixin:
         -------
         score : float
         """
-        if is_dask_collection(X):  # one pass over the blocks, no y on the client
-            from ._dask import score
-
-            return score(self, X, y, sample_weight, metric="r2")
-        X, y, sample_weight = self._host_if_needed(X, y, sample_weight)
-        with dispatch_for(X):
-            y, sample_weight = follow(X, y, sample_weight)
-            return super().score(X, y, sample_weight=sample_weight)
+        return self._score_where_X_lives(super().score, X, y, sample_weight, "r2")
 
     def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
         if is_dask_collection(y):  # blockwise, in the namespace of the blocks

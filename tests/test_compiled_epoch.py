@@ -15,7 +15,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import sk_gradopt._training as training
-from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientMLPRegressor, GradientRegressor
+from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 
 pytest.importorskip("numba")
 

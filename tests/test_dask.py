@@ -8,7 +8,6 @@ processes on loopback, shared by the module.
 import re
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np

@@ -5,7 +5,6 @@ that overflow, non-finite initial weights, zero and invalid class weights,
 torch tensors, a schedule that underflows, and a fit that fails half-way.
 """
 
-import math
 import warnings
 
 import numpy as np
