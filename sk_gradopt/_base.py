@@ -200,10 +200,19 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         return self._fit_where(X, y, sample_weight, init, partial, classes)
 
     def _fit_where(self, X, y, sample_weight, init, partial, classes):
-        with dispatch_for(X):
-            return self._fit_in_namespace(
-                X, y, sample_weight, init, partial=partial, classes=classes
-            )
+        # A call that fails (bad input found late, an interrupted fit) leaves
+        # the estimator as it was: validation sets attributes (n_features_in_,
+        # classes_...) before training, so every attribute is restored.
+        before = dict(self.__dict__)
+        try:
+            with dispatch_for(X):
+                return self._fit_in_namespace(
+                    X, y, sample_weight, init, partial=partial, classes=classes
+                )
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     def _host_if_needed(self, *arrays):
         """With ``backend`` "numpy" or "cupy" the fitted arrays are NumPy: so are the inputs."""
@@ -255,8 +264,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             )
         else:
             xp, _, device = get_namespace_and_device(X)
-            moved = move_to(sample_weight, *init, xp=xp, device=device)
-            sample_weight, *init = moved if init else (moved,)
+            sample_weight = move_to(sample_weight, xp=xp, device=device)
+            init = [move_to(a, xp=xp, device=device) for a in init]
             if self._y_on_device:
                 y = move_to(y, xp=xp, device=device)
             X, y = validate_data(
@@ -286,7 +295,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             params, zero_init = self._initial_params(X, Y.shape[1], init, xp, device)
             progress = Progress.start(params, config.optimizer, early_stopping)
         else:
-            progress, zero_init = self._progress(xp), False
+            progress, zero_init = self._progress(xp, config, X.dtype), False
         validation = None
         if early_stopping:
             data, validation = self._split(data, stratify, self._rng, xp, device)
@@ -374,12 +383,33 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             ),
         )
 
-    def _progress(self, xp):
-        """The :class:`~sk_gradopt._training.Progress` of the fitted estimator."""
+    def _progress(self, xp, config, dtype):
+        """The :class:`~sk_gradopt._training.Progress` of the fitted estimator, to continue.
+
+        Its parameters and optimizer state are cast to ``dtype`` (the data's,
+        as ``warm_start`` does). The state must be the one ``config``'s
+        optimizer keeps, for parameters of the same structure: a
+        ``partial_fit`` after ``set_params`` changed the optimizer or
+        ``fit_intercept`` is an error, not a silent mix.
+        """
+        params = self._params_to_continue(xp)
+        expected = config.optimizer.init(params)
+        if not _same_structure(self._opt_state, expected):
+            raise ValueError(
+                f"partial_fit cannot continue: the optimizer state was made by the first "
+                f"call, for other settings than optimizer={self.optimizer!r} with these "
+                "parameters (optimizer or fit_intercept changed since). Call fit, or "
+                "partial_fit on a new estimator."
+            )
+        cast = lambda a: xp.astype(a, dtype) if hasattr(a, "dtype") else a  # noqa: E731
         return Progress(
-            self._params_from_attributes(xp), self._opt_state, self.t_, self.n_iter_,
+            tree_map(cast, params), tree_map(cast, self._opt_state), self.t_, self.n_iter_,
             self.loss_curve_, self.validation_loss_curve_, self.best_loss_,
         )
+
+    def _params_to_continue(self, xp):
+        """The parameters a later ``partial_fit`` call continues from."""
+        return self._params_from_attributes(xp)
 
     def _set_progress(self, progress):
         for name, value in self._params_attributes(progress.params).items():
@@ -486,3 +516,14 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             check_same_namespace(X, stand_in, attribute=name, method=method)
         else:
             check_same_namespace(X, self, attribute=name, method=method)
+
+
+def _same_structure(state, expected):
+    """Whether two optimizer states have the same type and the same tree of arrays."""
+    if type(state) is not type(expected):
+        return False
+    if isinstance(state, tuple):
+        return len(state) == len(expected) and all(
+            _same_structure(a, b) for a, b in zip(state, expected))
+    return (state is None) == (expected is None) and (
+        not hasattr(expected, "shape") or tuple(state.shape) == tuple(expected.shape))

@@ -212,11 +212,11 @@ class ClassificationMixin:
                     "batch's class frequencies are not the data's. Pass a dict, "
                     "e.g. from sklearn.utils.class_weight.compute_class_weight."
                 )
-            weights = compute_class_weight(  # on the indices: integers sort fast
-                self.class_weight, classes=np.arange(n_classes), y=y_index,
-            ) if self.class_weight == "balanced" else compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y,
-            )
+            if self.class_weight == "balanced":  # on the indices: integers sort fast
+                weights = compute_class_weight("balanced", classes=np.arange(n_classes),
+                                               y=y_index)
+            else:
+                weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
                 raise ValueError(
                     f"class_weight must give every class a finite, non-negative weight; "

@@ -32,7 +32,7 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
         coef_init, intercept_init = (*init, None, None)[:2]
         n_features = X.shape[1]
         if coef_init is None and self.warm_start and hasattr(self, "coef_"):
-            (layer,) = self._params_from_attributes(xp)
+            (layer,) = self._params_to_continue(xp)
             if tuple(layer.coef.shape) == (n_features, n_outputs):
                 intercept = None
                 if self.fit_intercept:
@@ -49,7 +49,9 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
                     f"coef_init has shape {tuple(coef_init.shape)}; expected "
                     f"{' or '.join(map(str, shapes))} (n_outputs, n_features)."
                 )
-            layer = layer._replace(coef=xp.reshape(coef_init, (n_outputs, n_features)).T)
+            coef = xp.reshape(coef_init, (n_outputs, n_features)).T
+            # a copy: the fitted coef_ must not be (a view of) the caller's array
+            layer = layer._replace(coef=xp.asarray(coef, copy=True))
             zero_init = False
         if intercept_init is not None and self.fit_intercept:
             intercept = _finite(xp.reshape(xp.asarray(intercept_init, device=device), (-1,)),
@@ -59,7 +61,7 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
                     f"intercept_init has shape {tuple(intercept.shape)}; expected "
                     f"{n_outputs} values."
                 )
-            layer = layer._replace(intercept=xp.broadcast_to(intercept, (n_outputs,)))
+            layer = layer._replace(intercept=layer.intercept + intercept)  # a new array
             zero_init = False
         return (layer,), zero_init
 
@@ -82,9 +84,14 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
         return {"coef_": layer.coef.T, "intercept_": _intercept_of(layer)}
 
     def _params_from_attributes(self, xp):
+        """The model of ``coef_`` and ``intercept_`` (zeros when fitted without one)."""
         coef = xp.reshape(self.coef_, (-1, 1)) if self.coef_.ndim == 1 else self.coef_.T
-        intercept = xp.reshape(self.intercept_, (-1,)) if self.fit_intercept else None
-        return (Layer(coef, intercept),)
+        return (Layer(coef, xp.reshape(self.intercept_, (-1,))),)
+
+    def _params_to_continue(self, xp):
+        """Training goes on without an intercept leaf when ``fit_intercept=False``."""
+        (layer,) = self._params_from_attributes(xp)
+        return (layer._replace(intercept=layer.intercept if self.fit_intercept else None),)
 
     def _fitted_n_outputs(self):
         return self.intercept_.shape[0]

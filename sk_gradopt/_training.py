@@ -443,7 +443,9 @@ def _compiled_epoch_runner(data, config):
     loss, keywords = loss_identity(config.loss_fn)
     if loss not in _kernels.LOSSES:
         return None
-    prepared = data._replace(X=np.ascontiguousarray(data.X))
+    prepared = data._replace(**{  # C order once here, not at every epoch
+        name: None if a is None else np.ascontiguousarray(a)
+        for name, a in zip(("X", "Y", "sample_weight"), data[:3])})
 
     def compiled_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
                        mean_weight):
@@ -473,11 +475,14 @@ def epoch_order(n_samples, batch_size, shuffle, rng):
     """
     n, size = n_samples, batch_size
     starts = np.arange(0, n, size)
+    if size >= n:  # one batch of every row, in order: nothing drawn
+        return np.arange(n), np.array([0, n])
     if shuffle == "blocks":
         starts = rng.permutation(starts)
-        stops = np.minimum(starts + size, n)
-        order = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
-        bounds = np.concatenate([[0], np.cumsum(stops - starts)])
+        sizes = np.minimum(starts + size, n) - starts
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        # row i of the epoch: its block's start plus its place in the block
+        order = np.repeat(starts - bounds[:-1], sizes) + np.arange(n)
         return order, bounds
     order = rng.permutation(n) if shuffle else np.arange(n)
     return order, np.append(starts, n)

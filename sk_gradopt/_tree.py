@@ -51,7 +51,7 @@ def tree_map(f, tree, *rest):
     if tree is None:
         return None
     if isinstance(tree, tuple):
-        children = [tree_map(f, *nodes) for nodes in zip(tree, *rest)]
+        children = [tree_map(f, *nodes) for nodes in zip(tree, *rest, strict=True)]
         return type(tree)(*children) if hasattr(tree, "_fields") else tuple(children)
     return f(tree, *rest)
 

@@ -83,3 +83,21 @@ def test_every_shuffle_mode_fits(shuffle):
 def test_shuffle_rejects_other_strings():
     with pytest.raises(ValueError, match="shuffle"):
         GradientRegressor(shuffle="rows").fit(np.ones((4, 1)), np.ones(4))
+
+
+def test_epoch_order_draws_the_batches_of_the_array_api_epoch():
+    # The compiled epoch's (order, bounds) are the same batches, from the same draws.
+    n = 103
+    X = np.repeat(np.arange(n, dtype=float)[:, None], 3, axis=1)
+    data = training.Data(X, X[:, :1], None, float(n))
+    for shuffle in (True, "blocks", False):
+        for size in (1, 8, 10, 103):
+            expected = [batch.X[:, 0].astype(int).copy() for batch in
+                        training.batches(data, size, shuffle, check_random_state(3))]
+            if size >= n:
+                expected = [np.arange(n)]
+            order, bounds = training.epoch_order(n, size, shuffle, check_random_state(3))
+            got = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            assert len(got) == len(expected)
+            for a, b in zip(got, expected):
+                np.testing.assert_array_equal(a, b)

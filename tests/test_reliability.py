@@ -274,3 +274,88 @@ def test_a_torch_input_that_requires_grad_records_no_autograd_history(
     assert all(not a.requires_grad for a in tree_leaves(est._opt_state) if hasattr(a, "shape"))
     assert getattr(pred, "grad_fn", None) is None
     assert Xt.grad is None and Xt.requires_grad  # the caller's tensor is untouched
+
+
+# ------------------------------------- found in review: state after errors
+
+
+def test_a_fit_refused_after_validation_changes_nothing(classification):
+    # Validation sets n_features_in_ and classes_ before training: a call
+    # refused later (here: a negative class weight) must restore them.
+    X, y = classification
+    labels = np.array(["a", "b", "c"])[np.arange(len(y)) % 3]
+    clf = GradientClassifier(max_iter=3, tol=None, random_state=0).fit(X, labels)
+    before = (clf.classes_.copy(), clf.coef_.copy(), clf.n_features_in_)
+    clf.set_params(class_weight={"a": -1.0, "b": 1.0})
+    with pytest.raises(ValueError, match="class_weight"):
+        clf.fit(X[:, :2], np.array(["a", "b"])[y])
+    assert_array_equal(clf.classes_, before[0])
+    assert_array_equal(clf.coef_, before[1])
+    assert clf.n_features_in_ == before[2]
+    assert clf.predict(X).shape == (len(y),)
+
+
+def test_a_first_fit_that_fails_leaves_the_estimator_unfitted(regression):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = regression
+    reg = GradientRegressor()
+    with pytest.raises(ValueError, match="not finite"):
+        reg.fit(X, y * 1e300)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+@pytest.mark.parametrize("change", [dict(optimizer="adam"), dict(optimizer="rmsprop"),
+                                    dict(fit_intercept=False)])
+def test_partial_fit_after_set_params_changed_the_state_is_a_clear_error(regression, change):
+    X, y = regression
+    online = GradientRegressor(optimizer="momentum", random_state=0).partial_fit(X, y)
+    coef = online.coef_.copy()
+    online.set_params(**change)
+    with pytest.raises(ValueError, match="partial_fit cannot continue"):
+        online.partial_fit(X, y)
+    assert_array_equal(online.coef_, coef)
+    online.set_params(learning_rate=0.001)  # a new rate is fine: the state does not change
+    online.set_params(**{"optimizer": "momentum", "fit_intercept": True})
+    online.partial_fit(X, y)
+
+
+def test_predict_uses_the_fitted_intercept_whatever_fit_intercept_says_now(regression):
+    X, y = regression
+    reg = GradientRegressor(optimizer="gd", learning_rate=0.5, max_iter=50,
+                            random_state=0).fit(X, y + 10)
+    pred = reg.predict(X)
+    reg.set_params(fit_intercept=False)  # no refit: the fitted model has not changed
+    assert_array_equal(reg.predict(X), pred)
+
+
+def test_partial_fit_with_another_dtype_continues_in_that_dtype_on_both_paths(
+        regression, monkeypatch):
+    X, y = regression
+    results = []
+    for compiled in (True, False):
+        monkeypatch.setattr(training, "USE_COMPILED_EPOCH", compiled)
+        est = GradientRegressor(optimizer="adam", batch_size=8, random_state=0)
+        est.partial_fit(X, y).partial_fit(X.astype(np.float32), y.astype(np.float32))
+        assert est.coef_.dtype == np.float32
+        assert all(a.dtype == np.float32 for a in tree_leaves(est._opt_state)
+                   if hasattr(a, "dtype"))
+        results.append(est.coef_)
+    assert_allclose(results[0], results[1], rtol=1e-5)
+
+
+def test_coef_init_is_copied_not_kept(regression):
+    X, y = regression
+    coef_init = np.ones(3)
+    intercept_init = np.array([0.5])
+    reg = GradientRegressor(optimizer="sgd", learning_rate=1e6, max_iter=2,
+                            random_state=0)
+    with pytest.warns(ConvergenceWarning):  # diverges: the initial weights are kept
+        reg.fit(X, y, coef_init=coef_init, intercept_init=intercept_init)
+    assert not np.shares_memory(reg.coef_, coef_init)
+    coef_init[:] = 7.0
+    intercept_init[:] = 7.0
+    assert_array_equal(reg.coef_, np.ones(3))
+    assert_array_equal(reg.intercept_, [0.5])
+    assert reg.intercept_.flags.writeable
