@@ -75,6 +75,10 @@ LOSSES = {
 OPTIMIZERS = {"gd": 0, "sgd": 0, "momentum": 1, "rmsprop": 2, "adam": 3}
 
 _SGD, _MOMENTUM, _RMSPROP, _ADAM = 0, 1, 2, 3
+
+#: The array fields of each rule's optimizer state (``_optimizers.py``), in
+#: the order of the compiled code's ``S1``, ``S2``.
+_STATE_FIELDS = {_MOMENTUM: ("trace",), _RMSPROP: ("nu",), _ADAM: ("mu", "nu")}
 (_SQUARED_ERROR, _HUBER, _EPSILON_INSENSITIVE, _BINARY_LOG_LOSS, _MULTINOMIAL_LOG_LOSS,
  _HINGE, _MODIFIED_HUBER) = range(7)
 
@@ -646,7 +650,7 @@ def linear_epoch(params, state, X, Y, sample_weight, order, bounds, learning_rat
     opt = OPTIMIZERS[optimizer]
     # Unused state arrays are zeros, never read: one signature for every optimizer.
     S1, S2 = np.zeros_like(W), np.zeros_like(W)
-    fields = {_MOMENTUM: ("trace",), _RMSPROP: ("nu",), _ADAM: ("mu", "nu")}.get(opt, ())
+    fields = _STATE_FIELDS.get(opt, ())
     for field, S in zip(fields, (S1, S2)):
         state_layer = _unpack_one(getattr(state, field), f"state.{field}")
         S[...] = _pack(state_layer.coef, state_layer.intercept if use_intercept else None,
@@ -790,7 +794,7 @@ def apply_update(params, grads, state, learning_rate, *, optimizer, momentum, ne
         The new state, of the same type (Adam's ``count`` advanced by one).
     """
     opt = OPTIMIZERS[optimizer]
-    fields = {_MOMENTUM: ("trace",), _RMSPROP: ("nu",), _ADAM: ("mu", "nu")}.get(opt, ())
+    fields = _STATE_FIELDS.get(opt, ())
     dtype = params[0].coef.dtype
     count = int(state.count) + 1 if opt == _ADAM else 0
     c1 = c2 = 1.0
