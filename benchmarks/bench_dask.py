@@ -60,7 +60,7 @@ def main():
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from sk_gradopt import _dask
-    from sk_gradopt._training import Data
+    from sk_gradopt._epoch import Data
 
     if args.tiny:
         n, d, block, repeat, extra, workers = 20_000, 10, 5_000, args.repeat or 1, 2, (1, 2)

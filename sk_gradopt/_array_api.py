@@ -31,6 +31,7 @@ __all__ = [
     "is_cupy_array",
     "is_dask_collection",
     "move_to",
+    "namespace",
     "off_host",
     "to_numpy",
 ]
@@ -45,6 +46,22 @@ def to_numpy(array):
     except TypeError:  # a list, or another array-like without a namespace
         return np.asarray(array)
     return _convert_to_numpy(array, xp)
+
+
+_NAMESPACES = {}
+
+
+def namespace(array):
+    """``array_namespace(array)``, remembered per array type.
+
+    The training loop needs the namespace at every batch, and
+    ``array_namespace`` takes over a microsecond to find it; the namespace
+    depends on nothing but the type of the array.
+    """
+    xp = _NAMESPACES.get(type(array))
+    if xp is None:
+        xp = _NAMESPACES[type(array)] = array_namespace(array)
+    return xp
 
 
 def is_dask_collection(value):

@@ -2,7 +2,7 @@
 
 The estimator classes hold the scikit-learn API only. ``fit`` and
 ``partial_fit`` validate the input, encode the targets, build the
-:class:`~sk_gradopt._training.Config` of the loop from the parameters, and
+:class:`~sk_gradopt._epoch.Config` of the loop from the parameters, and
 hand over to :func:`~sk_gradopt._training.train`; the fitted attributes are
 set from the :class:`~sk_gradopt._training.Progress` it returns, at the end,
 so that a failed call leaves the estimator as it was.
@@ -55,7 +55,8 @@ from ._lr import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
 from ._schedules import SCHEDULES
-from ._training import Callbacks, Config, Data, Progress, take, train
+from ._epoch import Config, Data, take
+from ._training import Callbacks, Progress, train
 from ._tree import tree_map
 
 
@@ -169,17 +170,20 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
-    def _fit(self, X, y, sample_weight=None, init=None, *, partial=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, init=None, *, partial=False, classes=None,
+             compiled=True):
         """Fit where ``backend`` says: where the input lives, on the CPU, or on the GPU.
 
         ``init`` is a tuple of the model's initial arrays (``coef_init``,
-        ``intercept_init`` for the linear models), or None.
+        ``intercept_init`` for the linear models), or None. ``compiled=False``
+        runs the reference epoch instead of the compiled one (see
+        :func:`~sk_gradopt._epoch.epoch_runner`): the tests compare them.
         """
         init = () if init is None else tuple(init)
         X, y, sample_weight, *init = map(detached, (X, y, sample_weight, *init))
         if is_dask_collection(X):  # blockwise where the blocks live (backend: see _dask)
             return self._fit_in_namespace(
-                X, y, sample_weight, init, partial=partial, classes=classes
+                X, y, sample_weight, init, partial=partial, classes=classes, compiled=compiled
             )
         if self.backend == "numpy":
             X, y, sample_weight, classes, *init = self._host_if_needed(
@@ -194,12 +198,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             )
             self._convert_fitted(cupy.asarray)
             try:
-                return self._fit_where(X, y, sample_weight, init, partial, classes)
+                return self._fit_where(X, y, sample_weight, init, partial, classes, compiled)
             finally:
                 self._convert_fitted(to_numpy)
-        return self._fit_where(X, y, sample_weight, init, partial, classes)
+        return self._fit_where(X, y, sample_weight, init, partial, classes, compiled)
 
-    def _fit_where(self, X, y, sample_weight, init, partial, classes):
+    def _fit_where(self, X, y, sample_weight, init, partial, classes, compiled):
         # A call that fails (bad input found late, an interrupted fit) leaves
         # the estimator as it was: validation sets attributes (n_features_in_,
         # classes_...) before training, so every attribute is restored.
@@ -207,7 +211,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         try:
             with dispatch_for(X):
                 return self._fit_in_namespace(
-                    X, y, sample_weight, init, partial=partial, classes=classes
+                    X, y, sample_weight, init, partial=partial, classes=classes,
+                    compiled=compiled,
                 )
         except BaseException:
             self.__dict__.clear()
@@ -252,14 +257,14 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         estimator._convert_fitted(converter)
         return estimator
 
-    def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes):
+    def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes, compiled=True):
         """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
         first_call = not (partial and hasattr(self, "_opt_state"))
         dask_input = is_dask_collection(X)
-        if dask_input:  # validated lazily; X stays on the cluster (see _dask)
-            from . import _dask
+        if dask_input:  # validated lazily; X stays on the cluster (see _dask_estimator)
+            from . import _dask_estimator
 
-            X, y, sample_weight, init, xp, device = _dask.validate_fit(
+            X, y, sample_weight, init, xp, device = _dask_estimator.validate_fit(
                 self, X, y, sample_weight, init, reset=first_call
             )
         else:
@@ -281,7 +286,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             X, y, sample_weight, first_call=first_call, partial=partial, classes=classes
         )
         if dask_input:  # persisted on the workers, checked and summed there
-            data = _dask.training_data(X, Y, sample_weight)
+            data = _dask_estimator.training_data(X, Y, sample_weight)
         else:
             weight_sum = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
             data = Data(X, Y, sample_weight, weight_sum)
@@ -306,7 +311,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         )
         progress = self._train(
             data, validation, progress, config, rng=self._rng, n_epochs=n_epochs,
-            stopping=not partial, zero_init=zero_init, callbacks=callbacks,
+            stopping=not partial, zero_init=zero_init, callbacks=callbacks, compiled=compiled,
         )
         self._set_progress(progress)
         self.learning_rate_ = config.learning_rate
@@ -348,7 +353,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         )
 
     def _training_config(self, learning_rate):
-        """The :class:`~sk_gradopt._training.Config` of the loop, from the parameters.
+        """The :class:`~sk_gradopt._epoch.Config` of the loop, from the parameters.
 
         ``learning_rate`` is the base rate (see ``_base_learning_rate``).
         Hyperparameters are cast to Python floats: NumPy scalars (from
@@ -359,7 +364,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             loss_fn=self._loss_function(),
             penalty=Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio)),
             optimizer=make_optimizer(
-                self.optimizer, momentum=float(self.momentum), nesterov=self.nesterov,
+                self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
                 rho=float(self.rho), beta_1=float(self.beta_1),
                 beta_2=float(self.beta_2), eps=float(self.eps),
             ),
@@ -376,11 +381,6 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             warmup_steps=self.warmup_steps,
             max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
             weight_decay=float(self.weight_decay),
-            hyperparameters=dict(
-                momentum=float(self.momentum), nesterov=bool(self.nesterov),
-                rho=float(self.rho), beta_1=float(self.beta_1),
-                beta_2=float(self.beta_2), eps=float(self.eps),
-            ),
         )
 
     def _progress(self, xp, config, dtype):
@@ -424,12 +424,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _split(self, data, stratify, rng, xp, device):
         """Hold out ``validation_fraction`` of the rows (stratified for classifiers).
 
-        Dask data hold out whole blocks of rows (see ``_dask.split_blocks``).
+        Dask data hold out whole blocks of rows (see ``_dask_estimator.split_blocks``).
         """
         if is_dask_collection(data.X):
-            from . import _dask
+            from . import _dask_estimator
 
-            train_part, val_part = _dask.split_blocks(data, self.validation_fraction, rng)
+            train_part, val_part = _dask_estimator.split_blocks(data, self.validation_fraction, rng)
         else:
             train_rows, val_rows = train_test_split(
                 np.arange(data.n_samples), test_size=self.validation_fraction,
@@ -453,12 +453,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _raw_output(self, X, method):
         """The model's raw output at ``X``, an ``(n_samples, n_outputs)`` array.
 
-        Lazy for a Dask array ``X``: one task per block (see ``_dask.raw_output``).
+        Lazy for a Dask array ``X``: one task per block (see ``_dask_estimator.raw_output``).
         """
         if is_dask_collection(X):
-            from . import _dask
+            from . import _dask_estimator
 
-            return _dask.raw_output(self, X, method)
+            return _dask_estimator.raw_output(self, X, method)
         check_is_fitted(self)
         (X,) = self._host_if_needed(detached(X))
         with dispatch_for(X, *self._fitted_arrays()):
@@ -478,7 +478,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         ``y`` on the client.
         """
         if is_dask_collection(X):
-            from ._dask import score as dask_score
+            from ._dask_estimator import score as dask_score
 
             return dask_score(self, X, y, sample_weight, metric=metric)
         X, y, sample_weight = self._host_if_needed(X, y, sample_weight)

@@ -15,9 +15,18 @@ one-vs-rest columns otherwise), or one-hot rows for the multinomial
 
 from functools import partial
 
-from ._optimizers import namespace
+import numpy as np
+from array_api_compat import device as array_device
 
-__all__ = ["REGRESSION_LOSSES", "CLASSIFICATION_LOSSES", "get_loss", "loss_identity"]
+from ._array_api import namespace, to_numpy
+
+__all__ = [
+    "REGRESSION_LOSSES",
+    "CLASSIFICATION_LOSSES",
+    "get_loss",
+    "loss_identity",
+    "predicted_labels",
+]
 
 
 def _sum_outputs(xp, loss):
@@ -144,3 +153,30 @@ def get_loss(name, *, epsilon=0.1, n_classes=None):
         return modified_huber
     valid = REGRESSION_LOSSES + CLASSIFICATION_LOSSES
     raise ValueError(f"Unknown loss {name!r}; valid losses are {valid}.")
+
+
+def predicted_labels(raw, classes):
+    """The labels a classifier predicts from its raw outputs ``raw``: the targets' decision rule.
+
+    One column (two classes, target ``+1`` for ``classes[1]``): ``classes[1]``
+    where ``raw > 0``; several columns: the class of the largest. Labels that
+    are numbers are taken where ``raw`` lives; others (strings, objects) on
+    the host, as NumPy.
+
+    Parameters
+    ----------
+    raw : array of shape (n_samples, n_outputs)
+    classes : ndarray of shape (n_classes,)
+
+    Returns
+    -------
+    array of shape (n_samples,)
+    """
+    xp = namespace(raw)
+    if raw.shape[1] == 1:
+        index = xp.astype(raw[:, 0] > 0, xp.int64)
+    else:
+        index = xp.argmax(raw, axis=1)
+    if isinstance(raw, np.ndarray) or classes.dtype.kind not in "iufb":
+        return classes[to_numpy(index)]
+    return xp.take(xp.asarray(classes, device=array_device(raw)), index, axis=0)

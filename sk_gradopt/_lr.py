@@ -36,9 +36,8 @@ from array_api_compat import device as array_device
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
-from ._array_api import to_numpy
-from ._optimizers import namespace
-from ._training import batches, gradient_step
+from ._array_api import namespace, to_numpy
+from ._epoch import batches, gradient_step
 
 __all__ = [
     "ADAPTIVE_AUTO_LEARNING_RATE",

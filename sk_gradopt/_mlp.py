@@ -7,11 +7,10 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseGradientEstimator
-from ._classifier import ClassificationMixin
 from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ._models import ACTIVATIONS, init_mlp, mlp_model
-from ._regressor import RegressionMixin
+from ._tasks import ClassificationMixin, RegressionMixin
 from ._tree import Layer
 
 

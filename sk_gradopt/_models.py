@@ -30,7 +30,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._optimizers import namespace
+from ._array_api import namespace
 from ._tree import Layer
 
 __all__ = [

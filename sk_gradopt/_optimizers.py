@@ -27,10 +27,10 @@ state is a small NamedTuple of such trees, in the namespace of ``params``
 test.
 """
 
+import inspect
 from typing import Any, Callable, NamedTuple
 
-from array_api_compat import array_namespace
-
+from ._array_api import namespace
 from ._tree import tree_map
 
 __all__ = [
@@ -53,10 +53,16 @@ class GradientTransformation(NamedTuple):
         ``init(params) -> state``.
     update : callable
         ``update(grads, state) -> (direction, new_state)``.
+    hyperparameters : dict or None
+        The numbers of the rule (``momentum``, ``nesterov``, ``rho``,
+        ``beta_1``, ``beta_2``, ``eps``), set by :func:`make_optimizer`: the
+        compiled epoch runs the same rule from them. None for a
+        transformation built otherwise, which only the reference epoch runs.
     """
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any], tuple]
+    hyperparameters: Any = None
 
 
 class EmptyState(NamedTuple):
@@ -81,22 +87,6 @@ class AdamState(NamedTuple):
     count: int
     mu: Any
     nu: Any
-
-
-_NAMESPACES = {}
-
-
-def namespace(array):
-    """``array_namespace(array)``, remembered per array type.
-
-    The training loop needs the namespace at every batch, and
-    ``array_namespace`` takes over a microsecond to find it; the namespace
-    depends on nothing but the type of the array.
-    """
-    xp = _NAMESPACES.get(type(array))
-    if xp is None:
-        xp = _NAMESPACES[type(array)] = array_namespace(array)
-    return xp
 
 
 def _zeros_like(params):
@@ -243,6 +233,10 @@ _BUILDERS = {
     "adam": lambda h: adam(h["beta_1"], h["beta_2"], h["eps"]),
 }
 
+#: The defaults of the rules' hyperparameters: those of their functions.
+_DEFAULTS = {name: parameter.default for rule in (momentum, rmsprop, adam)
+             for name, parameter in inspect.signature(rule).parameters.items()}
+
 #: The optimizer names accepted by the estimators' ``optimizer`` parameter.
 OPTIMIZERS = tuple(_BUILDERS)
 
@@ -259,14 +253,17 @@ def make_optimizer(name, **hyperparameters):
         The optimizer.
     **hyperparameters
         ``momentum``, ``nesterov``, ``rho``, ``beta_1``, ``beta_2``, ``eps``;
-        each optimizer reads only its own.
+        each optimizer reads only its own, and those not given take the
+        defaults of :func:`momentum`, :func:`rmsprop` and :func:`adam`.
 
     Returns
     -------
     GradientTransformation
+        With all six ``hyperparameters``, for the compiled epoch.
     """
     if name not in _BUILDERS:
         raise ValueError(
             f"Unknown optimizer {name!r}; valid optimizers are {OPTIMIZERS}."
         )
-    return _BUILDERS[name](hyperparameters)
+    hyperparameters = {**_DEFAULTS, **hyperparameters}
+    return _BUILDERS[name](hyperparameters)._replace(hyperparameters=hyperparameters)

@@ -2,105 +2,13 @@
 
 from numbers import Real
 
-from array_api_compat import array_namespace
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._array_api import is_dask_collection
 from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
-from ._losses import REGRESSION_LOSSES, get_loss
-
-
-class RegressionMixin:
-    """The regression side of the API, for any model: targets, loss, predict, score."""
-
-    _y_validation = {"multi_output": True, "y_numeric": True}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
-
-        ``early_stopping`` and the stopping rule are ignored. Calling it k
-        times equals ``fit`` with ``max_iter=k`` and ``tol=None``.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Training data.
-        y : array of shape (n_samples,) or (n_samples, n_targets)
-            Target values.
-        sample_weight : array of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : object
-            The updated estimator.
-        """
-        return self._fit(X, y, sample_weight, partial=True)
-
-    def predict(self, X):
-        """Predict with the fitted model.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : array of shape (n_samples,) or (n_samples, n_targets)
-            Predicted values.
-        """
-        raw = self._raw_output(X, "predict")
-        return raw[:, 0] if self._single_output else raw
-
-    def score(self, X, y, sample_weight=None):
-        """Coefficient of determination (R^2) of the predictions on ``(X, y)``.
-
-        Computed where ``X`` lives (NumPy or CuPy), as sklearn's mixin does.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            Test samples.
-        y : array of shape (n_samples,) or (n_samples, n_targets)
-            True values.
-        sample_weight : array of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        return self._score_where_X_lives(super().score, X, y, sample_weight, "r2")
-
-    def _encode_targets(self, X, y, sample_weight, *, first_call, partial, classes):
-        if is_dask_collection(y):  # blockwise, in the namespace of the blocks
-            from ._dask import as_columns
-
-            Y = as_columns(y, X.dtype)
-        else:
-            xp = array_namespace(X)
-            Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
-        if first_call:
-            self._single_output = y.ndim == 1
-        elif (y.ndim == 1) != self._single_output or Y.shape[1] != self._fitted_n_outputs():
-            fitted = "1-D y" if self._single_output else f"{self._fitted_n_outputs()} targets"
-            raise ValueError(
-                f"y has shape {tuple(y.shape)}; the model was fitted on {fitted}. "
-                "Pass y with the same targets, or fit a new model."
-            )
-        return Y, sample_weight, None
-
-    def _loss_function(self):
-        return get_loss(self.loss, epsilon=float(self.epsilon))
+from ._losses import REGRESSION_LOSSES
+from ._tasks import RegressionMixin
 
 
 class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstimator):

@@ -1,16 +1,16 @@
 """Learning-rate schedules and warmup: the rate of every optimizer step.
 
 ``"constant"``, ``"invscaling"`` and ``"cosine"`` are pure functions of the
-step and epoch counters. ``"adaptive"`` is constant here: the training loop
-divides the base learning rate by 5 each time the stopping rule would
-otherwise stop (as ``SGDRegressor(learning_rate="adaptive")`` does). A
-callable schedule ``factor(step)`` multiplies the base rate, as
+step and epoch counters. ``"adaptive"`` is constant here: its plateau decay
+belongs to the stopping rule (:class:`~sk_gradopt._training.Stopping`), which
+lowers the base learning rate it hands over. A callable schedule
+``factor(step)`` multiplies the base rate, as
 ``torch.optim.lr_scheduler.LambdaLR`` does (the learning-rate range test
 ramps the rate that way). Linear warmup multiplies whichever schedule.
 
 :func:`scheduled_learning_rate` is the one place where the rate of a step is
 computed; the training loop reaches it through
-:meth:`~sk_gradopt._training.Config.learning_rate_at`.
+:meth:`~sk_gradopt._epoch.Config.learning_rate_at`.
 """
 
 import math

@@ -17,7 +17,7 @@ from sklearn.datasets import make_classification
 
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 import sk_gradopt._base as base
-import sk_gradopt._training as training
+import sk_gradopt._epoch as _epoch
 from sk_gradopt._tree import tree_leaves
 
 DEVICE = xps.Device("device1")
@@ -121,14 +121,14 @@ class _FakeCupy:
 def test_backend_cupy_trains_on_the_device_and_hands_back_numpy(data, monkeypatch, Estimator):
     X, y = data
     seen = []
-    real_step = training.gradient_step
+    real_step = _epoch.gradient_step
 
     def spy(params, *args, **kwargs):
         seen.extend(leaf.device for leaf in tree_leaves(params))
         return real_step(params, *args, **kwargs)
 
     monkeypatch.setattr(base, "import_cupy", lambda: _FakeCupy)
-    monkeypatch.setattr(training, "gradient_step", spy)
+    monkeypatch.setattr(_epoch, "gradient_step", spy)
     params = dict(optimizer="momentum", batch_size=16, random_state=0)
     ref = Estimator(max_iter=4, tol=None, **params).fit(X, y)
     seen.clear()

@@ -4,19 +4,19 @@ import numpy as np
 import pytest
 from sklearn.utils import check_random_state
 
-import sk_gradopt._training as training
+import sk_gradopt._epoch as _epoch
 from sk_gradopt import GradientRegressor
 
 
 def epoch_rows(estimator, n, batch_size, seed=0, n_epochs=2):
     """The row indices of each batch of ``n_epochs`` epochs (copied as they come)."""
     X = np.repeat(np.arange(n, dtype=float)[:, None], 3, axis=1)  # row i holds i
-    data = training.Data(X, X[:, :1] * 10, X[:, 0] + 0.5, float(n))
+    data = _epoch.Data(X, X[:, :1] * 10, X[:, 0] + 0.5, float(n))
     rng = check_random_state(seed)
     epochs = []
     for _ in range(n_epochs):
         batches = []
-        for batch in training.batches(data, batch_size, estimator.shuffle, rng):
+        for batch in _epoch.batches(data, batch_size, estimator.shuffle, rng):
             rows = batch.X[:, 0].astype(int)
             np.testing.assert_array_equal(batch.X, X[rows])
             np.testing.assert_array_equal(batch.Y[:, 0], 10 * rows)
@@ -26,12 +26,12 @@ def epoch_rows(estimator, n, batch_size, seed=0, n_epochs=2):
     return epochs
 
 
-@pytest.mark.parametrize("gather_bytes", [1, 4 * 24 * 8, training.GATHER_BYTES])
+@pytest.mark.parametrize("gather_bytes", [1, 4 * 24 * 8, _epoch.GATHER_BYTES])
 def test_shuffle_draws_a_fresh_permutation_every_epoch(monkeypatch, gather_bytes):
     # Whatever the number of batches gathered at once (one, four, all), batch
     # k of an epoch is rows k * size to (k + 1) * size of that epoch's
     # permutation, drawn from the estimator's random state.
-    monkeypatch.setattr(training, "GATHER_BYTES", gather_bytes)
+    monkeypatch.setattr(_epoch, "GATHER_BYTES", gather_bytes)
     n, size = 103, 8
     epochs = epoch_rows(GradientRegressor(shuffle=True), n, size)
     rng = check_random_state(0)
@@ -62,8 +62,8 @@ def test_shuffle_blocks_visits_fixed_blocks_in_a_fresh_order():
 
 def test_full_batch_is_the_data_itself():
     X = np.ones((10, 2))
-    data = training.Data(X, X[:, :1], None, 10.0)
-    (batch,) = training.batches(data, 10, True, check_random_state(0))
+    data = _epoch.Data(X, X[:, :1], None, 10.0)
+    (batch,) = _epoch.batches(data, 10, True, check_random_state(0))
     assert batch.X is X
 
 
@@ -89,14 +89,14 @@ def test_epoch_order_draws_the_batches_of_the_array_api_epoch():
     # The compiled epoch's (order, bounds) are the same batches, from the same draws.
     n = 103
     X = np.repeat(np.arange(n, dtype=float)[:, None], 3, axis=1)
-    data = training.Data(X, X[:, :1], None, float(n))
+    data = _epoch.Data(X, X[:, :1], None, float(n))
     for shuffle in (True, "blocks", False):
         for size in (1, 8, 10, 103):
             expected = [batch.X[:, 0].astype(int).copy() for batch in
-                        training.batches(data, size, shuffle, check_random_state(3))]
+                        _epoch.batches(data, size, shuffle, check_random_state(3))]
             if size >= n:
                 expected = [np.arange(n)]
-            order, bounds = training.epoch_order(n, size, shuffle, check_random_state(3))
+            order, bounds = _epoch.epoch_order(n, size, shuffle, check_random_state(3))
             got = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
             assert len(got) == len(expected)
             for a, b in zip(got, expected):

@@ -2,7 +2,7 @@
 
 The training loop runs mini-batch epochs of the linear models on NumPy data
 through :mod:`sk_gradopt._kernels`; the array-API epoch computes the same
-numbers and stays the reference. ``USE_COMPILED_EPOCH = False`` forces it.
+numbers and stays the reference. ``compiled=False`` forces it.
 """
 
 import sys
@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
-import sk_gradopt._training as training
+import sk_gradopt._epoch as _epoch
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 
 pytest.importorskip("numba")
@@ -35,21 +35,19 @@ def data():
 def fit_both(monkeypatch, Estimator, X, y, sample_weight=None, **params):
     """The same fit through the compiled epoch and through the array-API epoch."""
     calls = []
-    real = training._compiled_epoch_runner
+    real = _epoch._compiled_epoch_runner
 
     def spy(data, config):
         runner = real(data, config)
         calls.append(runner is not None)
         return runner
 
-    monkeypatch.setattr(training, "_compiled_epoch_runner", spy)
+    monkeypatch.setattr(_epoch, "_compiled_epoch_runner", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         compiled = Estimator(**params).fit(X, y, sample_weight=sample_weight)
         compiled_calls = list(calls)
-        monkeypatch.setattr(training, "USE_COMPILED_EPOCH", False)
-        reference = Estimator(**params).fit(X, y, sample_weight=sample_weight)
-        monkeypatch.setattr(training, "USE_COMPILED_EPOCH", True)
+        reference = Estimator(**params)._fit(X, y, sample_weight, compiled=False)
     return compiled, reference, compiled_calls
 
 
@@ -150,8 +148,8 @@ def test_without_numba_the_array_api_epoch_runs(monkeypatch, data):
     with pytest.raises(ImportError):
         import sk_gradopt._kernels  # noqa: F401
     ran = []
-    real = training.array_api_epoch
-    monkeypatch.setattr(training, "array_api_epoch",
+    real = _epoch.array_api_epoch
+    monkeypatch.setattr(_epoch, "array_api_epoch",
                         lambda *args, **kwargs: ran.append(1) or real(*args, **kwargs))
     params = dict(optimizer="adam", batch_size=8, max_iter=2, tol=None, random_state=0)
     est = GradientRegressor(**params).fit(data["X"], data["y"])
@@ -195,13 +193,13 @@ def test_an_mlp_step_fused_into_one_pass_equals_the_pure_functions(monkeypatch, 
                   learning_rate=0.05, max_iter=1 if optimizer in ("adam", "rmsprop") else 3,
                   tol=None, random_state=0, **tools)
     seen = []
-    real = training.array_api_epoch
+    real = _epoch.array_api_epoch
 
     def spy(*args, apply=None, **kwargs):
         seen.append(apply is not None)
         return real(*args, apply=apply, **kwargs)
 
-    monkeypatch.setattr(training, "array_api_epoch", spy)
+    monkeypatch.setattr(_epoch, "array_api_epoch", spy)
     compiled, reference, _ = fit_both(monkeypatch, GradientMLPClassifier, data["Xc"],
                                       data["y3"], **params)
     assert seen[0] and not seen[-1]  # fused, then the pure functions

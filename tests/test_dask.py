@@ -377,7 +377,8 @@ def test_an_mlp_trains_on_dask_through_the_same_loop(client):
     from sk_gradopt._models import init_mlp, mlp_model
     from sk_gradopt._optimizers import make_optimizer
     from sk_gradopt._penalties import Penalty
-    from sk_gradopt._training import Config, Data, Progress, train
+    from sk_gradopt._epoch import Config, Data
+    from sk_gradopt._training import Progress, train
     import array_api_compat.numpy as xp
 
     X, y = regression(n=1200, d=4)

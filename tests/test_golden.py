@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
 
-import sk_gradopt._training as training
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden_linear.json"
@@ -71,12 +70,12 @@ def _cases():
     return cases
 
 
-def _fit(kind, X, y, sw, params, data):
+def _fit(kind, X, y, sw, params, data, compiled=True):
     Estimator = GradientRegressor if kind == "reg" else GradientClassifier
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = Estimator(**params).fit(data[X], data[y],
-                                      sample_weight=None if sw is None else data[sw])
+        est = Estimator(**params)._fit(data[X], data[y], None if sw is None else data[sw],
+                                       compiled=compiled)
     return {
         "coef_": np.asarray(est.coef_).tolist(),
         "intercept_": np.asarray(est.intercept_).tolist(),
@@ -98,12 +97,11 @@ def golden():
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda case: case[0])
-def test_linear_results_equal_the_golden_record(case, golden, monkeypatch):
+def test_linear_results_equal_the_golden_record(case, golden):
     # The array-API epoch, the reference (the compiled epoch is compared with
     # it in tests/test_compiled_epoch.py).
-    monkeypatch.setattr(training, "USE_COMPILED_EPOCH", False)
     name, kind, X, y, sw, params = case
-    got = _fit(kind, X, y, sw, params, _data())
+    got = _fit(kind, X, y, sw, params, _data(), compiled=False)
     want = golden[name]
     assert got["n_iter_"] == want["n_iter_"] and got["t_"] == want["t_"]
     for key in ("coef_", "intercept_", "loss_curve_"):

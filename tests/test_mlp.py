@@ -437,13 +437,13 @@ def test_a_regression_the_linear_model_cannot_fit():
 def test_the_objective_over_row_chunks_equals_the_whole(monkeypatch):
     # A network's objective is summed over chunks of rows (its hidden
     # activations for all rows at once can be hundreds of MB).
-    import sk_gradopt._training as training
+    import sk_gradopt._epoch as _epoch
 
     X, y = _data("multiclass")
     params = dict(hidden_layer_sizes=(8,), max_iter=3, tol=None, random_state=0,
                   early_stopping=True)
     whole = GradientMLPClassifier(**params).fit(X, y)
-    monkeypatch.setattr(training, "OBJECTIVE_CHUNK_BYTES", 7 * 8 * 8)  # 7 rows at a time
+    monkeypatch.setattr(_epoch, "OBJECTIVE_CHUNK_BYTES", 7 * 8 * 8)  # 7 rows at a time
     chunked = GradientMLPClassifier(**params).fit(X, y)
     assert_allclose(chunked.validation_loss_curve_, whole.validation_loss_curve_, rtol=1e-13)
     assert chunked.loss_curve_ == whole.loss_curve_

@@ -14,7 +14,7 @@ from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDRegressor
 
-import sk_gradopt._training as training
+import sk_gradopt._epoch as _epoch
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 from sk_gradopt._tree import tree_leaves
 
@@ -210,7 +210,7 @@ def test_a_fit_that_fails_half_way_leaves_the_fitted_model_as_it_was(regression,
               ("coef_", "intercept_", "n_iter_", "t_", "loss_curve_", "best_loss_")}
     before = {k: np.copy(v) if hasattr(v, "shape") else list(v) if isinstance(v, list) else v
               for k, v in before.items()}
-    real_step, calls = training.gradient_step, []
+    real_step, calls = _epoch.gradient_step, []
 
     def failing_step(*args, **kwargs):
         calls.append(1)
@@ -218,7 +218,7 @@ def test_a_fit_that_fails_half_way_leaves_the_fitted_model_as_it_was(regression,
             raise OverflowError("boom")
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(training, "gradient_step", failing_step)
+    monkeypatch.setattr(_epoch, "gradient_step", failing_step)
     with pytest.raises(OverflowError):
         est.set_params(max_iter=50).fit(X * 2, y)
     for name, value in before.items():
@@ -330,14 +330,13 @@ def test_predict_uses_the_fitted_intercept_whatever_fit_intercept_says_now(regre
     assert_array_equal(reg.predict(X), pred)
 
 
-def test_partial_fit_with_another_dtype_continues_in_that_dtype_on_both_paths(
-        regression, monkeypatch):
+def test_partial_fit_with_another_dtype_continues_in_that_dtype_on_both_paths(regression):
     X, y = regression
     results = []
     for compiled in (True, False):
-        monkeypatch.setattr(training, "USE_COMPILED_EPOCH", compiled)
         est = GradientRegressor(optimizer="adam", batch_size=8, random_state=0)
-        est.partial_fit(X, y).partial_fit(X.astype(np.float32), y.astype(np.float32))
+        est._fit(X, y, partial=True, compiled=compiled)
+        est._fit(X.astype(np.float32), y.astype(np.float32), partial=True, compiled=compiled)
         assert est.coef_.dtype == np.float32
         assert all(a.dtype == np.float32 for a in tree_leaves(est._opt_state)
                    if hasattr(a, "dtype"))

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 from sk_gradopt._penalties import decay_weights
 from sk_gradopt._schedules import scheduled_learning_rate, warmup_factor
-from sk_gradopt._training import clip_grad_norm
+from sk_gradopt._epoch import clip_grad_norm
 from sk_gradopt._tree import Layer
 
 N_SAMPLES, BATCH_SIZE, EPOCHS, SEED = 60, 16, 3, 0

@@ -1,0 +1,476 @@
+"""One epoch: the data, the configuration, the batches, one step and the objective.
+
+The training loop (:func:`~sk_gradopt._training.train`) runs epochs; this
+module says what an epoch is. The estimator hands over its data (a
+:class:`Data`) and a :class:`Config` built from its parameters (the model,
+the loss, the penalty, the optimizer and the loop's settings).
+
+The objective is
+
+    sum_i s_i * loss(y_i, raw_i) / sum_i s_i + penalty(params)
+
+(``s`` the sample weights). A mini-batch ``B`` estimates its gradient as
+``sum_{i in B} s_i * grad_i / (|B| * mean(s))``, which is unbiased and exact
+for a full batch.
+
+One step (:func:`gradient_step`) at learning rate ``lr_t``
+(:meth:`Config.learning_rate_at`: the schedule times the warmup) is
+
+1. the gradient of the batch loss, plus the gradient of the penalty's l2 part;
+2. clipping to a global L2 norm of at most ``max_grad_norm`` (torch's
+   ``clip_grad_norm_``);
+3. decoupled weight decay ``coef *= 1 - lr_t * weight_decay`` (coef leaves
+   only, :func:`~sk_gradopt._penalties.decay_weights`);
+4. the optimizer's direction ``d`` and ``params -= lr_t * d``;
+5. the proximal step of the penalty's l1 part.
+
+:func:`array_api_epoch` runs the steps of one epoch in the namespace of the
+data: the reference. :func:`epoch_runner` chooses how an epoch of in-memory
+data runs: the reference, or (``compiled=True``) the compiled code of
+:mod:`._kernels` where it applies, which computes the same numbers faster.
+Dask data run their epochs blockwise (:mod:`._dask`), each block with an
+epoch of this module.
+"""
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as array_device
+
+from ._array_api import namespace
+from ._losses import loss_identity
+from ._optimizers import GradientTransformation
+from ._penalties import Penalty, decay_weights
+from ._schedules import scheduled_learning_rate, scheduled_learning_rates
+from ._tree import tree_leaves, tree_map
+
+__all__ = [
+    "Config",
+    "Data",
+    "Epoch",
+    "array_api_epoch",
+    "batches",
+    "clip_grad_norm",
+    "epoch_order",
+    "epoch_runner",
+    "gradient_step",
+    "objective",
+    "summed_loss",
+    "take",
+    "weight_sum",
+]
+
+#: Shuffled mini-batches are gathered about this many bytes of rows at a time
+#: (whole batches): few enough calls, and a buffer that stays in the cache.
+GATHER_BYTES = 2**21
+
+
+class Data(NamedTuple):
+    """Validated training or validation data in the input's namespace."""
+
+    X: Any
+    Y: Any  # (n_samples, n_outputs), the dtype of X
+    sample_weight: Any  # (n_samples,) or None for unit weights
+    weight_sum: float
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the loop needs to know, handed over by the estimator.
+
+    ``learning_rate``, ``optimizer_name`` and ``max_iter`` also name the
+    estimator's settings in the warnings.
+    """
+
+    model: Any  # a _models.Model
+    loss_fn: Callable
+    penalty: Penalty
+    optimizer: GradientTransformation
+    optimizer_name: str
+    learning_rate: float
+    schedule: str
+    power_t: float
+    max_iter: int
+    batch_size: Any  # int, "auto", or None for full batch
+    shuffle: Any  # True, False or "blocks"
+    tol: Any  # float or None
+    n_iter_no_change: int
+    verbose: int = 0
+    warmup_steps: int = 0
+    max_grad_norm: Any = None  # float or None
+    weight_decay: float = 0.0
+
+    def learning_rate_at(self, base, *, step, epoch):
+        """The learning rate of optimizer step ``step`` (from 0), in epoch ``epoch`` (from 0).
+
+        The one function for the rate of a step: the schedule from the base
+        rate ``base`` (the estimator's ``learning_rate``, its ``"auto"`` value,
+        or what ``"adaptive"`` made of it), times the warmup factor.
+        """
+        return scheduled_learning_rate(
+            self.schedule, base, step=step, epoch=epoch, max_iter=self.max_iter,
+            power_t=self.power_t, warmup_steps=self.warmup_steps,
+        )
+
+    def learning_rates(self, base, *, steps, epoch):
+        """:meth:`learning_rate_at` of every step of ``steps`` (a NumPy array).
+
+        A float64 array of one rate per step, or of one rate for all of them.
+        """
+        return scheduled_learning_rates(
+            self.schedule, base, steps=steps, epoch=epoch, max_iter=self.max_iter,
+            power_t=self.power_t, warmup_steps=self.warmup_steps,
+        )
+
+    def batch_size_for(self, n_samples):
+        """The number of rows of a mini-batch of data of ``n_samples`` rows."""
+        if self.batch_size is None:
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+
+
+# ------------------------------------------------------------------ batches
+
+
+def weight_sum(sample_weight, n_samples):
+    """The sum of the sample weights, a float (a device-to-host read); ``n_samples`` without."""
+    if sample_weight is None:
+        return float(n_samples)
+    return float(namespace(sample_weight).sum(sample_weight))
+
+
+def take(data, rows, with_weight_sum=False, out=None):
+    """The rows ``rows`` (an index array) of ``data``.
+
+    ``weight_sum`` is computed only when asked: it is a device-to-host read.
+    ``out``, the result of an earlier call with at least as many rows, is
+    overwritten with the result where the arrays are NumPy's (see
+    :func:`_take_rows`).
+    """
+    xp = array_namespace(data.X)
+    buffers = (None, None, None) if out is None else out[:3]
+    X, Y, sw = (_take_rows(xp, a, rows, b) for a, b in zip(data[:3], buffers))
+    return Data(X, Y, sw, weight_sum(sw, rows.shape[0]) if with_weight_sum else None)
+
+
+def _take_rows(xp, array, rows, out=None):
+    """``xp.take(array, rows, axis=0)``, written into ``out`` for NumPy arrays.
+
+    ``out`` (NumPy only; ignored otherwise) has at least ``len(rows)`` rows;
+    the result is its first ``len(rows)`` rows. ``mode="clip"`` skips the
+    index check (``rows`` are valid), which with ``out`` would go through a
+    temporary copy.
+    """
+    if array is None:
+        return None
+    if isinstance(out, np.ndarray) and isinstance(array, np.ndarray):
+        return np.take(array, rows, axis=0, out=out[: rows.shape[0]], mode="clip")
+    return xp.take(array, rows, axis=0)
+
+
+def _slices(data, batch_size, starts=None):
+    """Batches of ``batch_size`` rows of ``data`` (views), from each of ``starts``.
+
+    ``starts`` defaults to consecutive batches, in order.
+    """
+    sw = data.sample_weight
+    if starts is None:
+        starts = range(0, data.n_samples, batch_size)
+    for start in starts:
+        stop = min(start + batch_size, data.n_samples)  # no out-of-bounds slices
+        yield Data(data.X[start:stop, ...], data.Y[start:stop, ...],
+                   None if sw is None else sw[start:stop], None)
+
+
+def batches(data, batch_size, shuffle, rng):
+    """Yield the mini-batches of one epoch.
+
+    With ``shuffle=True``, batch ``k`` is the rows ``order[k * batch_size:
+    (k + 1) * batch_size]`` of a permutation ``order`` drawn for the epoch.
+    The rows of several batches are gathered at once (about
+    ``GATHER_BYTES``), into the same buffers all epoch long: a batch is
+    only valid until the next one is drawn. ``shuffle="blocks"`` yields the
+    blocks of ``batch_size`` consecutive rows in a random order (views, no
+    gather); ``shuffle=False``, in order.
+    """
+    n = data.n_samples
+    if batch_size >= n:
+        yield data
+        return
+    if shuffle == "blocks":
+        starts = rng.permutation(np.arange(0, n, batch_size)).tolist()
+        yield from _slices(data, batch_size, starts)
+        return
+    if not shuffle:
+        yield from _slices(data, batch_size)
+        return
+    xp = array_namespace(data.X)
+    order = xp.asarray(rng.permutation(n), device=array_device(data.X))
+    row_bytes = data.X.shape[1] * xp.finfo(data.X.dtype).bits // 8
+    step = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
+    gathered = None
+    for start in range(0, n, step):
+        gathered = take(data, order[start:min(start + step, n)], out=gathered)
+        yield from _slices(gathered, batch_size)
+
+
+# ---------------------------------------------------------------- one step
+
+
+def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalty,
+                  learning_rate, mean_weight, max_grad_norm=None, weight_decay=0.0,
+                  apply=None):
+    """One optimizer step on one batch (the steps of the module docstring).
+
+    Returns ``(params, state, loss)``: the new parameters and optimizer
+    state, and the per-sample losses of the batch (times the sample weights)
+    at the parameters before the step. ``apply(params, grads, state, lr)``,
+    when given, computes the weight decay, the optimizer's step and the l1
+    step in one (compiled) pass, with the same numbers to rounding.
+    """
+    scale = 1.0 / (batch.X.shape[0] * mean_weight)
+    loss, grads = model.loss_and_grad(
+        params, batch.X, batch.Y, batch.sample_weight, loss_fn, scale
+    )
+    grads = penalty.add_gradient(grads, params)
+    if max_grad_norm is not None:
+        grads = clip_grad_norm(grads, max_grad_norm)
+    if apply is not None:
+        params, opt_state = apply(params, grads, opt_state, learning_rate)
+        return params, opt_state, loss
+    if weight_decay:
+        params = decay_weights(params, 1.0 - learning_rate * weight_decay)
+    direction, opt_state = optimizer.update(grads, opt_state)
+    params = tree_map(lambda p, d: p - learning_rate * d, params, direction)
+    return penalty.prox(params, learning_rate), opt_state, loss
+
+
+def clip_grad_norm(grads, max_norm):
+    """``grads`` scaled to a global L2 norm of at most ``max_norm``, as torch's ``clip_grad_norm_``.
+
+    Every leaf is multiplied by ``min(1, max_norm / (||g|| + 1e-6))``, with
+    ``||g||`` the L2 norm of all the leaves together (intercepts included).
+    The factor stays a 0-d array in the namespace of the gradient: no
+    device-to-host read.
+    """
+    leaves = tree_leaves(grads)
+    xp = namespace(leaves[0])
+    total = xp.sqrt(sum(xp.sum(g * g) for g in leaves))
+    factor = xp.clip(max_norm / (total + 1e-6), max=1.0)
+    return tree_map(lambda g: g * factor, grads)
+
+
+def objective(config, data, params, *, with_penalty=True):
+    """Training objective (or, without penalty, the mean loss) at ``params``.
+
+    ``params=None`` is the zero model (every raw output 0): no pass over ``X``.
+    In-memory data; on Dask data, :func:`._dask.objective`.
+    """
+    xp = array_namespace(data.X)
+    rows = _objective_rows(config, data, params)
+    if rows >= data.n_samples:
+        total = summed_loss(config, data, params)[0]
+    else:  # a network's hidden activations for all rows at once would not fit in cache
+        total = _sum_of(xp, [summed_loss(config, chunk, params)
+                             for chunk in _slices(data, rows)])[0]
+    value = float(total) / data.weight_sum
+    if not with_penalty or params is None:
+        return value
+    return value + config.penalty.value(params)
+
+
+#: A network's objective is evaluated over chunks of rows whose widest layer
+#: holds about this many bytes: all rows at once would allocate and fault in
+#: the hidden activations of the whole data (400 MB for 200,000 rows of 256
+#: float64 units).
+OBJECTIVE_CHUNK_BYTES = 2**23
+
+
+def _objective_rows(config, data, params):
+    """How many rows the objective takes at once: all of them for a linear model."""
+    if params is None or len(params) == 1:
+        return data.n_samples
+    width = max(layer.coef.shape[1] for layer in params)
+    row_bytes = width * array_namespace(data.X).finfo(data.X.dtype).bits // 8
+    return max(1, OBJECTIVE_CHUNK_BYTES // row_bytes)
+
+
+def summed_loss(config, data, params):
+    """The sum of the weighted per-sample losses at ``params``, as a 1-element array.
+
+    ``params=None`` is the zero model. In the namespace of ``data``.
+    """
+    xp = namespace(data.X)
+    if params is None:
+        raw = xp.zeros(data.Y.shape, dtype=data.X.dtype, device=array_device(data.X))
+    else:
+        raw = config.model.forward(params, data.X)
+    with np.errstate(all="ignore"):
+        loss, _ = config.loss_fn(data.Y, raw)
+        if data.sample_weight is not None:
+            loss = loss * data.sample_weight
+        return xp.reshape(xp.sum(loss), (1,))
+
+
+# --------------------------------------------------------------- one epoch
+
+
+class Epoch(NamedTuple):
+    """What an epoch hands back to the loop."""
+
+    params: Any
+    opt_state: Any
+    n_steps: int
+    loss_sum: float  # sum of the weighted per-sample losses, each before its step
+    learning_rate: float  # the rate of the last step
+
+
+def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
+                    mean_weight, apply=None):
+    """One epoch of mini-batch steps in the namespace of the data: the reference path.
+
+    ``step`` and ``epoch`` count the optimizer steps and epochs before this
+    one (for the schedule); ``base_lr`` is the base learning rate. ``apply``
+    is :func:`gradient_step`'s.
+    """
+    batch_losses = []  # summed every 64 batches, not every batch
+    n_steps = 0
+    for batch in batches(data, config.batch_size_for(data.n_samples), config.shuffle, rng):
+        lr = config.learning_rate_at(base_lr, step=step + n_steps, epoch=epoch)
+        params, opt_state, batch_loss = gradient_step(
+            params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
+            optimizer=config.optimizer, penalty=config.penalty,
+            learning_rate=lr, mean_weight=mean_weight,
+            max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
+            apply=apply,
+        )
+        batch_losses.append(batch_loss)
+        if len(batch_losses) == 64:
+            batch_losses = [_sum_of(namespace(batch_loss), batch_losses)]
+        n_steps += 1
+    # The namespace of the losses: the data's, or NumPy's for the Dask all-reduce.
+    total = float(_sum_of(namespace(batch_losses[0]), batch_losses)[0])
+    return Epoch(params, opt_state, n_steps, total, lr)
+
+
+def epoch_runner(data, config, *, compiled=True):
+    """The function that runs an epoch on the in-memory ``data``: the one place that chooses.
+
+    Parameters
+    ----------
+    data : Data
+        The training data (NumPy, CuPy or another array-API namespace).
+    config : Config
+        The loop's configuration.
+    compiled : bool, default=True
+        Whether to use the compiled code of :mod:`._kernels` (numba) where it
+        applies: the whole epoch of the linear model with mini-batches, and
+        the optimizer's step of the other models, on NumPy data. False runs
+        the array-API epoch, the reference, which computes the same numbers
+        (the tests compare them).
+
+    Returns
+    -------
+    callable
+        With the signature of :func:`array_api_epoch` (without ``apply``).
+    """
+    if compiled:
+        runner = _compiled_epoch_runner(data, config)
+        if runner is not None:
+            return runner
+    return array_api_epoch
+
+
+def _compiled_epoch_runner(data, config):
+    """The compiled epoch for ``data``, or None where it does not apply.
+
+    On NumPy arrays, when numba can be imported: for the linear model with
+    mini-batches, the compiled epoch (a full batch is two matrix products,
+    which BLAS computes faster on several cores); ``X`` is made C-contiguous
+    once here (a copy only if it is not), not at every epoch. For other
+    models (an MLP), the array-API epoch with the optimizer's step fused
+    into one compiled pass per leaf (:func:`._kernels.apply_update`).
+    """
+    hyperparameters = config.optimizer.hyperparameters
+    if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
+        return None
+    if not all(a is None or type(a) is np.ndarray or isinstance(a, np.memmap)
+               for a in data[:3]):
+        return None
+    try:
+        from . import _kernels
+    except ImportError:  # no numba wheel for this platform: the array-API epoch
+        return None
+    if config.model.name != "linear":
+        apply = partial(
+            _kernels.apply_update, optimizer=config.optimizer_name,
+            **hyperparameters, l1=config.penalty.l1,
+            weight_decay=config.weight_decay,
+        )
+        return partial(array_api_epoch, apply=apply)
+    if config.batch_size_for(data.n_samples) >= data.n_samples:
+        return None
+    loss, keywords = loss_identity(config.loss_fn)
+    if loss not in _kernels.LOSSES:
+        return None
+    prepared = data._replace(**{  # C order once here, not at every epoch
+        name: None if a is None else np.ascontiguousarray(a)
+        for name, a in zip(("X", "Y", "sample_weight"), data[:3])})
+
+    def compiled_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
+                       mean_weight):
+        """One epoch through :func:`._kernels.linear_epoch`, with the reference's draws."""
+        order, bounds = epoch_order(prepared.n_samples, config.batch_size_for(
+            prepared.n_samples), config.shuffle, rng)
+        n_steps = bounds.shape[0] - 1
+        rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
+        params, opt_state, loss_sum = _kernels.linear_epoch(
+            params, opt_state, prepared.X, prepared.Y, prepared.sample_weight, order,
+            bounds, rates, loss=loss, epsilon=keywords.get("epsilon", 0.0),
+            optimizer=config.optimizer_name, **hyperparameters,
+            l1=config.penalty.l1, l2=config.penalty.l2, mean_weight=mean_weight,
+            max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
+        )
+        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
+
+    return compiled_epoch
+
+
+def epoch_order(n_samples, batch_size, shuffle, rng):
+    """The rows of an epoch's batches, drawn as :func:`batches` draws them.
+
+    Returns ``(order, bounds)``: batch ``b`` is the rows
+    ``order[bounds[b]:bounds[b + 1]]``, with the same random draws (one per
+    epoch, from ``rng``) as the array-API epoch, hence the same batches.
+    """
+    n, size = n_samples, batch_size
+    starts = np.arange(0, n, size)
+    if size >= n:  # one batch of every row, in order: nothing drawn
+        return np.arange(n), np.array([0, n])
+    if shuffle == "blocks":
+        starts = rng.permutation(starts)
+        sizes = np.minimum(starts + size, n) - starts
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        # row i of the epoch: its block's start plus its place in the block
+        order = np.repeat(starts - bounds[:-1], sizes) + np.arange(n)
+        return order, bounds
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    return order, np.append(starts, n)
+
+
+
+def _sum_of(xp, arrays):
+    """The sum of the values of a list of 1-D arrays, as a 1-element array."""
+    values = arrays[0] if len(arrays) == 1 else xp.concat(arrays)
+    return xp.reshape(xp.sum(values), (1,))
+
