@@ -42,7 +42,7 @@ from sklearn.preprocessing import StandardScaler
 
 import _common
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor, lr_range_test
-from sk_gradopt._lr import lambda_max
+from sk_gradopt._lipschitz import lambda_max
 
 GRID = np.logspace(-4, 1, 16)
 EPOCHS = 30

@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from sk_gradopt import OPTIMIZERS, GradientClassifier, lr_range_test
+from sk_gradopt import OPTIMIZERS, GradientClassifier, LRRangeTestDisplay, lr_range_test
 
 X, y = load_breast_cancer(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -44,7 +44,7 @@ start = time.perf_counter()
 for optimizer in OPTIMIZERS:
     model = GradientClassifier(optimizer=optimizer, max_iter=30, tol=None, random_state=0)
     results[optimizer] = lr_range_test(model, X_train, y_train, random_state=0)
-    results[optimizer].plot(ax=ax, raw=False)
+    LRRangeTestDisplay.from_result(results[optimizer], ax=ax, raw=False)
 print(f"five range tests: {time.perf_counter() - start:.2f} s")
 ax.set_title("Learning-rate range test, breast cancer")
 ax.set_ylim(0, 1.0)

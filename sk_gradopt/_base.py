@@ -15,6 +15,7 @@ bound) and the targets (``_encode_targets``, ``_loss_function``).
 
 import copy
 from numbers import Integral, Real
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn import get_config
@@ -51,7 +52,7 @@ from ._array_api import (
     off_host,
     to_numpy,
 )
-from ._lr import ADAPTIVE_AUTO_LEARNING_RATE
+from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
 from ._schedules import SCHEDULES
@@ -99,8 +100,6 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     _y_on_device: bool = True
     # The fitted attributes that hold arrays (moved by ``to_numpy``), with ``_opt_state``.
     _array_attributes: tuple = ()
-    # The loop ``fit`` runs; the learning-rate range test runs its ramp instead, on a clone.
-    _train = staticmethod(train)
 
     def __init__(
         self,
@@ -259,6 +258,36 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes, compiled=True):
         """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
+        plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes)
+        callbacks = Callbacks.begin(
+            self, plan.n_epochs, *plan.inputs, self._params_attributes
+        )
+        progress = train(
+            plan.data, plan.validation, plan.progress, plan.config, rng=plan.rng,
+            n_epochs=plan.n_epochs, stopping=not partial, zero_init=plan.zero_init,
+            callbacks=callbacks, compiled=compiled,
+        )
+        self._set_progress(progress)
+        self.learning_rate_ = plan.config.learning_rate
+        if callbacks is not None:
+            callbacks.end(callbacks.context, progress.params)
+        return self
+
+    def _prepare_fit(self, X, y, sample_weight=None, init=(), *, partial=False, classes=None):
+        """Everything a fit needs before its loop runs: the seam for other loops.
+
+        Validates ``X``, ``y`` and ``sample_weight`` (sets ``n_features_in_``,
+        ``classes_``... as ``fit`` does), encodes the targets, and builds the
+        loop's data, configuration and starting point. ``fit`` and
+        ``partial_fit`` hand the result to :func:`~sk_gradopt._training.train`;
+        the learning-rate range test runs its ramp on it instead. The inputs
+        must already be where the estimator trains (``_fit`` places them by
+        ``backend``).
+
+        Returns
+        -------
+        FitPlan
+        """
         first_call = not (partial and hasattr(self, "_opt_state"))
         dask_input = is_dask_collection(X)
         if dask_input:  # validated lazily; X stays on the cluster (see _dask_estimator)
@@ -304,20 +333,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         validation = None
         if early_stopping:
             data, validation = self._split(data, stratify, self._rng, xp, device)
-
-        n_epochs = 1 if partial else self.max_iter
-        callbacks = Callbacks.begin(
-            self, n_epochs, X, y, sample_weight, self._params_attributes
-        )
-        progress = self._train(
-            data, validation, progress, config, rng=self._rng, n_epochs=n_epochs,
-            stopping=not partial, zero_init=zero_init, callbacks=callbacks, compiled=compiled,
-        )
-        self._set_progress(progress)
-        self.learning_rate_ = config.learning_rate
-        if callbacks is not None:
-            callbacks.end(callbacks.context, progress.params)
-        return self
+        return FitPlan(data, validation, progress, config, self._rng, zero_init,
+                       1 if partial else self.max_iter, (X, y, sample_weight))
 
     def _base_learning_rate(self, data, first_call):
         """The base learning rate: ``learning_rate``, or what ``"auto"`` is on ``data``.
@@ -527,3 +544,16 @@ def _same_structure(state, expected):
             _same_structure(a, b) for a, b in zip(state, expected))
     return (state is None) == (expected is None) and (
         not hasattr(expected, "shape") or tuple(state.shape) == tuple(expected.shape))
+
+
+class FitPlan(NamedTuple):
+    """What ``_prepare_fit`` hands to a training loop."""
+
+    data: Any  # _training.Data: the training part
+    validation: Any  # _training.Data of the held-out part, or None
+    progress: Any  # _training.Progress to start from
+    config: Any  # _training.Config
+    rng: Any  # numpy.random.RandomState: the batches (and the split)
+    zero_init: bool  # whether progress.params is the zero model
+    n_epochs: int  # max_iter for fit, 1 for partial_fit
+    inputs: tuple  # the validated (X, y, sample_weight), for the callbacks

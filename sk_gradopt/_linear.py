@@ -4,7 +4,7 @@ from array_api_compat import array_namespace, device
 from sklearn.utils.validation import check_array
 
 from ._base import BaseGradientEstimator
-from ._lr import lipschitz_constant, loss_curvature
+from ._lipschitz import lipschitz_constant, loss_curvature
 from ._models import init_linear, linear_model
 from ._penalties import Penalty
 from ._tree import Layer
@@ -66,7 +66,9 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
         return (layer,), zero_init
 
     def _inverse_lipschitz(self, data):
-        """``1 / L`` of the objective on ``data`` (:func:`~sk_gradopt._lr.lipschitz_constant`).
+        """``1 / L`` of the objective on ``data``.
+
+        See :func:`~sk_gradopt._lipschitz.lipschitz_constant`.
 
         Decoupled weight decay acts in the step like an l2 penalty of the same
         strength, so it counts in ``L`` too. A flat objective (``L = 0``) gets 1.

@@ -1,29 +1,18 @@
-"""Choosing the learning rate: ``1 / L`` for ``learning_rate="auto"``, and the range test.
+"""The learning-rate range test: the loss against a geometrically rising learning rate.
 
-**1 / L.** Gradient descent on an objective whose gradient is L-Lipschitz
-decreases the objective at every step for learning rates below ``2 / L``;
-``1 / L`` is the classic safe choice. For the linear models,
+:func:`lr_range_test` (Smith's "LR range test", as fastai's ``lr_find`` and
+``torch-lr-finder``) takes optimizer steps with a learning rate ramped
+geometrically from ``min_lr`` to ``max_lr``, records the loss after each, and
+stops once the smoothed loss exceeds a multiple of the best. It prepares the
+fit through the estimator's seam (``_prepare_fit``: the validated data, the
+:class:`~sk_gradopt._training.Config`, the initial weights and the random
+state that ``fit`` would use) and runs its own short loop on it with
+:func:`~sk_gradopt._training.gradient_step` and the one learning-rate function
+fed a ramp instead of a schedule, so clipping, weight decay, the penalty and
+every optimizer and backend behave as in ``fit``.
 
-    L = c * lambda_max([X, 1]^T diag(s) [X, 1] / sum(s)) + alpha_2 + weight_decay
-
-with ``c`` the largest second derivative of the loss with respect to the raw
-output (:data:`LOSS_CURVATURE`), ``s`` the sample weights, ``alpha_2`` the
-strength of the l2 part of the penalty (its l1 part is a proximal step and
-does not count) and the column of ones only with an intercept.
-``lambda_max`` is exact (``eigvalsh`` of the Gram matrix) up to
-:data:`EXACT_MAX_FEATURES` features, and found by power iteration beyond.
-
-**The range test** (:func:`lr_range_test`, Smith's "LR range test", as
-fastai's ``lr_find`` and ``torch-lr-finder``) takes optimizer steps with a
-learning rate ramped geometrically from ``min_lr`` to ``max_lr``, records the
-loss after each, and stops once the smoothed loss exceeds a multiple of the
-best. It reuses the pieces of the training loop (the batches, the estimator's
-:class:`~sk_gradopt._training.Config`, :func:`~sk_gradopt._training.gradient_step`
-and the one learning-rate function, fed a ramp instead of a schedule), so
-clipping, weight decay, the penalty and every optimizer and backend behave as
-in ``fit``.
-
-Everything is written against the array API of the data.
+The result is plotted by :class:`~sk_gradopt.LRRangeTestDisplay`
+(``from_result``); this module never imports the display.
 """
 
 import math
@@ -32,229 +21,22 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from array_api_compat import device as array_device
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
-from ._array_api import namespace, to_numpy
+from ._array_api import (
+    detached,
+    dispatch_for,
+    import_cupy,
+    is_cupy_array,
+    is_dask_collection,
+    namespace,
+    to_numpy,
+)
+from ._base import BaseGradientEstimator
 from ._epoch import batches, gradient_step
 
-__all__ = [
-    "ADAPTIVE_AUTO_LEARNING_RATE",
-    "LOSS_CURVATURE",
-    "LRRangeTestResult",
-    "lambda_max",
-    "lipschitz_constant",
-    "lr_range_test",
-]
-
-#: ``learning_rate="auto"`` for ``"rmsprop"`` and ``"adam"``: torch.optim's default.
-ADAPTIVE_AUTO_LEARNING_RATE = 1e-3
-
-#: Up to this many features, ``lambda_max`` is computed exactly: one pass of
-#: matrix products builds the Gram matrix, cheaper than the 10 to 100
-#: memory-bound matrix-vector passes of power iteration.
-EXACT_MAX_FEATURES = 256
-
-#: The weighted Gram matrix is accumulated over blocks of rows of about this size.
-GRAM_BLOCK_BYTES = 2**22
-
-#: Power iteration stops when the estimate moves by less than this, relatively.
-POWER_ITERATION_TOL = 1e-3
-
-#: ... or after this many iterations (each costs about an epoch).
-POWER_ITERATION_MAX_ITER = 300
-
-#: ``c``: the largest second derivative of each loss with respect to the raw
-#: output (per output column): 1 for the half squared error and Huber, 1/4
-#: for the binary log loss (``sigmoid' <= 1/4``), 1/2 for the softmax
-#: cross-entropy (its Hessian ``diag(p) - p p^T`` has eigenvalues <= 1/2),
-#: 2 for the modified Huber loss (``(1 - z)^2``). ``"hinge"`` and
-#: ``"epsilon_insensitive"`` are not differentiable: they have no ``c``.
-LOSS_CURVATURE = {
-    "squared_error": 1.0,
-    "huber": 1.0,
-    "binary_log_loss": 0.25,
-    "multinomial_log_loss": 0.5,
-    "modified_huber": 2.0,
-}
-
-
-# ------------------------------------------------------------------ 1 / L
-
-
-def loss_curvature(loss, n_outputs):
-    """``c`` of ``loss`` (:data:`LOSS_CURVATURE`), or a clear error.
-
-    Parameters
-    ----------
-    loss : str
-        The estimator's ``loss``.
-    n_outputs : int
-        Columns of the encoded targets: ``"log_loss"`` is binary with one,
-        multinomial with more.
-
-    Returns
-    -------
-    float
-    """
-    if loss == "log_loss":
-        loss = "binary_log_loss" if n_outputs == 1 else "multinomial_log_loss"
-    if loss not in LOSS_CURVATURE:
-        smooth = ("squared_error", "huber", "log_loss", "modified_huber")
-        raise ValueError(
-            f"learning_rate='auto' needs a loss with a Lipschitz gradient, one of "
-            f"{smooth}; loss={loss!r} is not differentiable everywhere, so 1/L is not "
-            "defined. Pass a number as learning_rate (sk_gradopt.lr_range_test helps "
-            "choose one), or use optimizer='adam' or 'rmsprop', whose 'auto' is 1e-3."
-        )
-    return LOSS_CURVATURE[loss]
-
-
-def lambda_max(X, sample_weight=None, *, fit_intercept=True, exact=None,
-               tol=POWER_ITERATION_TOL, max_iter=POWER_ITERATION_MAX_ITER,
-               return_n_iter=False):
-    """The largest eigenvalue of ``A^T diag(s) A / sum(s)``, ``A = [X, 1]`` (or ``X``).
-
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-        The data, in any array-API namespace.
-    sample_weight : array of shape (n_samples,) or None, default=None
-        ``s``; None is unit weights.
-    fit_intercept : bool, default=True
-        Whether ``A`` has the column of ones.
-    exact : bool or None, default=None
-        ``True``: ``eigvalsh`` of the Gram matrix; ``False``: power
-        iteration; ``None``: exact up to :data:`EXACT_MAX_FEATURES` features.
-    tol : float, default=1e-3
-        Power iteration stops when the estimate moves by less than ``tol``
-        relatively from one iteration to the next.
-    max_iter : int, default=300
-        The most power iterations.
-    return_n_iter : bool, default=False
-        Also return the number of power iterations (0 when exact).
-
-    Returns
-    -------
-    value : float
-        ``lambda_max`` (0.0 when every weight is 0).
-    n_iter : int
-        Only with ``return_n_iter``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 0.0], [0.0, -2.0]])
-    >>> lambda_max(X, fit_intercept=False)  # X^T X / 4 = diag(0.5, 2)
-    2.0
-    """
-    xp = namespace(X)
-    n_samples, n_features = X.shape
-    weight_sum = n_samples if sample_weight is None else float(xp.sum(sample_weight))
-    if exact is None:
-        exact = n_features <= EXACT_MAX_FEATURES
-    if weight_sum == 0:
-        value, n_iter = 0.0, 0
-    elif exact:
-        value, n_iter = _gram_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept), 0
-    else:
-        value, n_iter = _power_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept,
-                                          tol, max_iter)
-    return (value, n_iter) if return_n_iter else value
-
-
-def _gram_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept):
-    """Exactly: ``eigvalsh`` of the small Gram matrix, on the host.
-
-    With sample weights, the weighted rows are formed a block at a time
-    (about ``GRAM_BLOCK_BYTES``), never a weighted copy of X.
-    """
-    if sample_weight is None:
-        gram, column_sums = X.T @ X, xp.sum(X, axis=0)
-    else:
-        n_samples, n_features = X.shape
-        rows = max(1, GRAM_BLOCK_BYTES // (8 * n_features))
-        gram, column_sums = 0.0, 0.0
-        for start in range(0, n_samples, rows):
-            stop = min(start + rows, n_samples)  # no out-of-bounds slices
-            block = X[start:stop, ...]
-            weighted = block * sample_weight[start:stop, None]
-            gram = gram + block.T @ weighted
-            column_sums = column_sums + xp.sum(weighted, axis=0)
-    gram = to_numpy(gram).astype(np.float64)
-    if fit_intercept:
-        column_sums = to_numpy(column_sums).astype(np.float64)
-        gram = np.block([[gram, column_sums[:, None]],
-                         [column_sums[None, :], np.array([[weight_sum]])]])
-    return float(np.linalg.eigvalsh(gram / weight_sum)[-1])
-
-
-def _power_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept, tol, max_iter):
-    """By power iteration, never forming the Gram matrix: two passes over X each.
-
-    Each iteration maps the unit vector ``v = (u, b)`` to ``w = M v`` and
-    takes ``||w||`` as the estimate (a lower bound of ``lambda_max`` that
-    rises to it). The start is a fixed random vector: the same data give the
-    same value.
-    """
-    start = np.random.default_rng(0).standard_normal(X.shape[1] + 1)
-    u = xp.asarray(start[:-1], dtype=X.dtype, device=array_device(X))
-    b = float(start[-1]) if fit_intercept else 0.0
-    norm = math.sqrt(float(xp.sum(u * u)) + b * b)
-    u, b = u / norm, b / norm
-    estimate = 0.0
-    for n_iter in range(1, max_iter + 1):
-        z = X @ u
-        if fit_intercept:
-            z = z + b
-        if sample_weight is not None:
-            z = z * sample_weight
-        u = (X.T @ z) / weight_sum
-        b = float(xp.sum(z)) / weight_sum if fit_intercept else 0.0
-        previous, estimate = estimate, math.sqrt(float(xp.sum(u * u)) + b * b)
-        if estimate == 0.0:
-            break
-        u, b = u / estimate, b / estimate
-        if abs(estimate - previous) <= tol * estimate:
-            break
-    return estimate, n_iter
-
-
-def lipschitz_constant(X, sample_weight=None, *, curvature, l2=0.0, fit_intercept=True,
-                       exact=None):
-    """``L = curvature * lambda_max([X, 1]^T diag(s) [X, 1] / sum(s)) + l2``.
-
-    An upper bound of the Lipschitz constant of the gradient of a linear
-    model's objective: ``curvature`` is ``c`` of the loss
-    (:data:`LOSS_CURVATURE`) and ``l2`` the strength of every term that
-    acts like ``l2 * ||coef||^2 / 2`` (the l2 part of the penalty, plus
-    decoupled weight decay).
-
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-        The data.
-    sample_weight : array of shape (n_samples,) or None, default=None
-        The sample weights.
-    curvature : float
-        ``c``.
-    l2 : float, default=0.0
-        Added to ``c * lambda_max``.
-    fit_intercept : bool, default=True
-        Whether the model has an intercept.
-    exact : bool or None, default=None
-        See :func:`lambda_max`.
-
-    Returns
-    -------
-    float
-    """
-    return curvature * lambda_max(X, sample_weight, fit_intercept=fit_intercept,
-                                  exact=exact) + l2
-
-
-# -------------------------------------------------------------- range test
+__all__ = ["LRRangeTestResult", "lr_range_test"]
 
 
 class LRRangeTestResult:
@@ -277,7 +59,11 @@ class LRRangeTestResult:
         Whether the loss exceeded ``stop_factor`` times the best (or was
         not finite) before ``max_lr``.
     name_ : str
-        The estimator's ``optimizer``: the legend name of :meth:`plot`.
+        The estimator's ``optimizer``: the legend name of its plot.
+
+    See Also
+    --------
+    LRRangeTestDisplay.from_result : Draw the curve.
     """
 
     def __init__(self, learning_rates, losses, smoothed_losses, suggestion, *,
@@ -293,41 +79,6 @@ class LRRangeTestResult:
         suggestion = "None" if self.suggestion_ is None else f"{self.suggestion_:.3g}"
         return (f"LRRangeTestResult(name={self.name_!r}, n_points={len(self.losses_)}, "
                 f"suggestion_={suggestion}, stopped_early_={self.stopped_early_})")
-
-    def plot(self, ax=None, *, name=None, log_scale=False, raw=True, suggestion=True,
-             line_kwargs=None):
-        """Draw the curve: see :class:`~sk_gradopt.LRRangeTestDisplay`.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, default=None
-            Axes to draw on; None creates a new figure and axes.
-        name : str, default=None
-            Legend name; None uses ``name_`` (the optimizer).
-        log_scale : bool, default=False
-            Use a logarithmic loss axis.
-        raw : bool, default=True
-            Also draw the unsmoothed losses, faintly.
-        suggestion : bool, default=True
-            Mark ``suggestion_`` on the curve.
-        line_kwargs : dict, default=None
-            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
-            smoothed curve.
-
-        Returns
-        -------
-        display : LRRangeTestDisplay
-            The display, drawn.
-        """
-        from ._plotting import LRRangeTestDisplay
-
-        display = LRRangeTestDisplay(
-            learning_rates=self.learning_rates_, losses=self.losses_,
-            smoothed_losses=self.smoothed_losses_, suggestion=self.suggestion_,
-            name=self.name_ if name is None else name,
-        )
-        return display.plot(ax=ax, log_scale=log_scale, raw=raw, suggestion=suggestion,
-                            line_kwargs=line_kwargs)
 
 
 @validate_params(
@@ -406,8 +157,8 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     Returns
     -------
     result : LRRangeTestResult
-        ``learning_rates_``, ``losses_``, ``smoothed_losses_``,
-        ``suggestion_`` and ``plot()``.
+        ``learning_rates_``, ``losses_``, ``smoothed_losses_`` and
+        ``suggestion_``; :meth:`LRRangeTestDisplay.from_result` draws it.
 
     See Also
     --------
@@ -433,19 +184,27 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     estimator, X = _clone_final(estimator, X, y)
     if random_state is not None:
         estimator.set_params(random_state=random_state)
-    # The rate of ``fit`` plays no part: the ramp sets every step's.
-    estimator.set_params(learning_rate=float(min_lr), early_stopping=False, warm_start=False)
+    # The rate of ``fit`` plays no part (the ramp sets every step's): a number
+    # spares "auto" its computation.
+    estimator.set_params(learning_rate=1.0, early_stopping=False, warm_start=False)
+    estimator._validate_params()
     ramp = _GeometricRamp(float(min_lr), float(max_lr), num_steps)
-    record = {}
-    estimator._train = _range_test_run(ramp, smoothing, stop_factor, record)
-    with warnings.catch_warnings():
+    X, y, sample_weight = _placed(estimator, X, y, sample_weight)
+    with dispatch_for(X), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        estimator.fit(X, y, sample_weight=sample_weight)
-    rates, losses, smoothed = (np.asarray(record[k], dtype=float)
-                               for k in ("rates", "losses", "smoothed"))
+        plan = estimator._prepare_fit(X, y, sample_weight)
+        if not plan.data.weight_sum > 0:
+            raise ValueError("Every sample weight is 0: there is no loss to follow. "
+                             "Give some samples a positive weight.")
+        config = replace(plan.config, schedule=ramp, warmup_steps=0, learning_rate=1.0)
+        curve = _Curve(smoothing, stop_factor)
+        _run_ramp(plan.data, plan.progress.params, plan.progress.opt_state, config,
+                  plan.rng, ramp.num_steps, curve)
+    rates, losses, smoothed = (np.asarray(v, dtype=float)
+                               for v in (curve.rates, curve.losses, curve.smoothed))
     return LRRangeTestResult(
         rates, losses, smoothed, _suggestion(rates, smoothed, skip_start, skip_end),
-        stopped_early=record["stopped_early"], name=str(estimator.optimizer),
+        stopped_early=curve.stopped_early, name=str(estimator.optimizer),
     )
 
 
@@ -456,7 +215,7 @@ class _GeometricRamp:
         self.min_lr, self.ratio, self.num_steps = min_lr, max_lr / min_lr, num_steps
 
     def __call__(self, step):
-        return self.ratio ** (step / (self.num_steps - 1))
+        return self.min_lr * self.ratio ** (step / (self.num_steps - 1))
 
 
 def _clone_final(estimator, X, y):
@@ -464,8 +223,6 @@ def _clone_final(estimator, X, y):
 
     A Pipeline's preceding steps are cloned, fitted on ``X`` and transform it.
     """
-    from ._base import BaseGradientEstimator
-
     for _ in range(10):  # nested pipelines; bounded so that a cycle cannot hang
         if not hasattr(estimator, "steps"):
             break
@@ -482,71 +239,78 @@ def _clone_final(estimator, X, y):
     return clone(estimator), X
 
 
-def _range_test_run(ramp, smoothing, stop_factor, record):
-    """What the clone's ``fit`` runs in place of the training loop.
+def _placed(estimator, X, y, sample_weight):
+    """``X``, ``y`` and ``sample_weight`` where ``fit`` trains on them (``backend``)."""
+    X, y, sample_weight = map(detached, (X, y, sample_weight))
+    if is_dask_collection(X) or estimator.backend == "auto":
+        return X, y, sample_weight
+    if estimator.backend == "numpy":
+        return estimator._host_if_needed(X, y, sample_weight)
+    cupy = import_cupy()
+    X, sample_weight = (None if a is None else cupy.asarray(a if is_cupy_array(a) else to_numpy(a))
+                        for a in (X, sample_weight))
+    return X, y, sample_weight
 
-    Takes the steps of the ramp from the initial weights and fills ``record``
-    with the rates, the losses after each step, their smoothed values and
-    whether the test stopped early. The loss after step ``t`` is the one
-    :func:`~sk_gradopt._training.gradient_step` measures on its batch before
-    step ``t + 1``: no extra pass.
+
+class _Curve:
+    """The points of the curve, smoothed, and the rule that stops the test.
+
+    :meth:`add` takes the rate of a step and the loss after it; it returns
+    whether the test goes on. ``stopped_early`` says whether it stopped
+    before the last step of the ramp.
     """
 
-    def run(data, validation, progress, config, *, rng, **ignored):
-        if data.weight_sum == 0:
-            raise ValueError("Every sample weight is 0: there is no loss to follow. "
-                             "Give some samples a positive weight.")
-        config = replace(config, schedule=ramp, warmup_steps=0)
-        xp = namespace(data.X)
-        mean_weight = data.weight_sum / data.n_samples
-        params, opt_state = progress.params, progress.opt_state
-        stream = _endless_batches(data, config, rng)
-        rates, losses, smoothed = [], [], []
-        average, best, stopped_early = 0.0, math.inf, False
-        with np.errstate(all="ignore"):
-            for step in range(ramp.num_steps + 1):
-                batch = next(stream)
-                before = params
-                if step < ramp.num_steps:
-                    lr = config.learning_rate_at(ramp.min_lr, step=step, epoch=0)
-                    params, opt_state, batch_loss = gradient_step(
-                        params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
-                        optimizer=config.optimizer, penalty=config.penalty,
-                        learning_rate=lr, mean_weight=mean_weight,
-                        max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
-                    )
-                else:  # after the last step: the loss only
-                    batch_loss, _ = config.loss_fn(batch.Y, config.model.forward(before, batch.X))
-                    if batch.sample_weight is not None:
-                        batch_loss = batch_loss * batch.sample_weight
-                if step == 0:  # the loss before any step
-                    continue
-                loss = (float(xp.sum(batch_loss)) / (batch.X.shape[0] * mean_weight)
-                        + config.penalty.value(before))
-                if not math.isfinite(loss):
-                    stopped_early = True
-                    break
-                average = smoothing * average + (1.0 - smoothing) * loss
-                value = average / (1.0 - smoothing ** (len(losses) + 1))
-                rates.append(config.learning_rate_at(ramp.min_lr, step=step - 1, epoch=0))
-                losses.append(loss)
-                smoothed.append(value)
-                best = min(best, value)
-                if stop_factor is not None and value > stop_factor * best:
-                    stopped_early = step < ramp.num_steps
-                    break
-        record.update(rates=rates, losses=losses, smoothed=smoothed,
-                      stopped_early=stopped_early)
-        return replace(progress, params=params, opt_state=opt_state)
+    def __init__(self, smoothing, stop_factor):
+        self.smoothing, self.stop_factor = smoothing, stop_factor
+        self.rates, self.losses, self.smoothed = [], [], []
+        self.average, self.best, self.stopped_early = 0.0, math.inf, False
 
-    return run
+    def add(self, rate, loss, *, last=False):
+        if not math.isfinite(loss):
+            self.stopped_early = True
+            return False
+        self.average = self.smoothing * self.average + (1.0 - self.smoothing) * loss
+        value = self.average / (1.0 - self.smoothing ** (len(self.losses) + 1))
+        self.rates.append(rate)
+        self.losses.append(loss)
+        self.smoothed.append(value)
+        self.best = min(self.best, value)
+        if self.stop_factor is not None and value > self.stop_factor * self.best:
+            self.stopped_early = not last
+            return False
+        return True
 
 
-def _endless_batches(data, config, rng):
-    """The mini-batches of ``fit``, epoch after epoch."""
+def _run_ramp(data, params, opt_state, config, rng, num_steps, curve):
+    """Take the steps of the ramp from ``params``; ``curve`` records the losses.
+
+    The loss after step ``t`` is the one
+    :func:`~sk_gradopt._training.gradient_step` measures on its batch before
+    step ``t + 1`` (after the last step, a last call measures it): no extra
+    pass. Returns when the curve stops the test or the ramp ends.
+    """
+    xp = namespace(data.X)
+    mean_weight = data.weight_sum / data.n_samples
     batch_size = config.batch_size_for(data.n_samples)
-    while True:
-        yield from batches(data, batch_size, config.shuffle, rng)
+    step = 0
+    with np.errstate(all="ignore"):
+        while True:  # epochs
+            for batch in batches(data, batch_size, config.shuffle, rng):
+                lr = config.learning_rate_at(1.0, step=min(step, num_steps - 1), epoch=0)
+                before = params
+                params, opt_state, batch_loss = gradient_step(
+                    params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
+                    optimizer=config.optimizer, penalty=config.penalty,
+                    learning_rate=lr, mean_weight=mean_weight,
+                    max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
+                )
+                if step > 0:  # the loss after step - 1
+                    loss = (float(xp.sum(batch_loss)) / (batch.X.shape[0] * mean_weight)
+                            + config.penalty.value(before))
+                    rate = config.learning_rate_at(1.0, step=step - 1, epoch=0)
+                    if not curve.add(rate, loss, last=step == num_steps) or step == num_steps:
+                        return
+                step += 1
 
 
 def _suggestion(rates, smoothed, skip_start, skip_end):

@@ -300,8 +300,8 @@ class LRRangeTestDisplay:
     """The loss against the learning rate, from the learning-rate range test.
 
     Create it with :meth:`from_estimator` (which runs
-    :func:`~sk_gradopt.lr_range_test`) or with the ``plot()`` method of the
-    test's result; the constructor takes the curve itself. :meth:`plot`
+    :func:`~sk_gradopt.lr_range_test`) or with :meth:`from_result` (the
+    test's result); the constructor takes the curve itself. :meth:`plot`
     draws the smoothed loss as a solid line on a logarithmic learning-rate
     axis, the raw losses faintly in the same colour, and the suggested rate
     as a point on the curve. Call it several times with the same ``ax`` to
@@ -462,5 +462,42 @@ class LRRangeTestDisplay:
 
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         result = lr_range_test(estimator, X, y, **kwargs)
-        return result.plot(ax=ax, name=name, log_scale=log_scale, raw=raw,
-                           suggestion=suggestion, line_kwargs=line_kwargs)
+        return cls.from_result(result, ax=ax, name=name, log_scale=log_scale, raw=raw,
+                               suggestion=suggestion, line_kwargs=line_kwargs)
+
+    @classmethod
+    def from_result(cls, result, *, ax=None, name=None, log_scale=False, raw=True,
+                    suggestion=True, line_kwargs=None):
+        """Draw the curve of a range test that has run.
+
+        Parameters
+        ----------
+        result : LRRangeTestResult
+            What :func:`~sk_gradopt.lr_range_test` returned.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        name : str, default=None
+            Legend name; None uses ``result.name_`` (the optimizer).
+        log_scale : bool, default=False
+            Use a logarithmic loss axis.
+        raw : bool, default=True
+            Draw the raw losses faintly behind the smoothed curve.
+        suggestion : bool, default=True
+            Mark ``result.suggestion_``.
+        line_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.plot` for the
+            curve.
+
+        Returns
+        -------
+        display : LRRangeTestDisplay
+            The display, drawn.
+        """
+        _check_matplotlib(f"{cls.__name__}.from_result")
+        display = cls(
+            learning_rates=result.learning_rates_, losses=result.losses_,
+            smoothed_losses=result.smoothed_losses_, suggestion=result.suggestion_,
+            name=result.name_,
+        )
+        return display.plot(ax=ax, name=name, log_scale=log_scale, raw=raw,
+                            suggestion=suggestion, line_kwargs=line_kwargs)

@@ -24,7 +24,7 @@ from sk_gradopt import (
     lr_range_test,
 )
 from sk_gradopt._base import BaseGradientEstimator
-from sk_gradopt._lr import LOSS_CURVATURE, lambda_max, lipschitz_constant
+from sk_gradopt._lipschitz import LOSS_CURVATURE, lambda_max, lipschitz_constant
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -95,7 +95,7 @@ def test_power_iteration_is_a_lower_bound_that_converges():
 
 
 def test_weighted_gram_in_blocks_of_rows(regression, monkeypatch):
-    import sk_gradopt._lr as lr
+    import sk_gradopt._lipschitz as lr
 
     X, _ = regression
     sw = np.random.default_rng(0).uniform(0, 3, X.shape[0])
@@ -134,7 +134,7 @@ def test_one_over_L_converges_and_two_and_a_half_over_L_diverges(regression, exa
                                                                  monkeypatch):
     # Full-batch gradient descent on least squares converges for steps below
     # 2 / lambda_max: 1/L and 1.9/L reach the least-squares solution, 2.5/L diverges.
-    import sk_gradopt._lr as lr
+    import sk_gradopt._lipschitz as lr
 
     monkeypatch.setattr(lr, "EXACT_MAX_FEATURES", 1000 if exact else 0)
     X, y = make_regression(n_samples=100, n_features=5, noise=5.0, random_state=1)
@@ -435,7 +435,7 @@ def test_display_draws_the_curve_on_a_log_axis(regression):
     X, y = regression
     reg = GradientRegressor(optimizer="sgd", batch_size=16, random_state=0)
     result = lr_range_test(reg, X, y)
-    display = result.plot()
+    display = LRRangeTestDisplay.from_result(result)
     assert isinstance(display, LRRangeTestDisplay)
     assert_array_equal(display.line_.get_xdata(), result.learning_rates_)
     assert_array_equal(display.line_.get_ydata(), result.smoothed_losses_)

@@ -16,6 +16,7 @@ import warnings
 
 from .._lr import lr_range_test
 from .._optimizers import OPTIMIZERS
+from .._plotting import LRRangeTestDisplay
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, jsonable,
                      model_params, new_figure, plot_path, write_figure)
 from .data import load_data
@@ -125,7 +126,7 @@ def save_plot(results, path, title):
     figure, ax = new_figure()
     drawn = [result for result in results.values() if len(result.losses_)]
     for result in drawn:
-        result.plot(ax=ax)
+        LRRangeTestDisplay.from_result(result, ax=ax)
     if drawn:
         top = PLOT_TOP * max(float(result.smoothed_losses_[0]) for result in drawn)
         if max(float(result.losses_.max()) for result in drawn) > top:
