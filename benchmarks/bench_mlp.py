@@ -12,7 +12,8 @@ For float64 and float32, in one run, the script times:
   (``X_b @ W1`` and ``X_b.T @ D``, on consecutive batches, no gather).
 
 Targets: our epoch at most 0.55x MLPRegressor's and at most 0.7x the PyTorch
-loop's. Run ``python benchmarks/bench_mlp.py``; ``--tiny`` for a quick check.
+loop's. Run ``python benchmarks/bench_mlp.py``; ``--tiny`` for a quick check,
+``--n-samples 50000`` for a quicker run of the same shapes.
 """
 
 import os
@@ -107,12 +108,17 @@ def torch_job(torch, X, y, threads):
 
 
 def main():
-    args = _common.parser(__doc__.splitlines()[0]).parse_args()
+    parser = _common.parser(__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=None,
+                        help="rows of X (default 200,000; 3,000 with --tiny): fewer for a "
+                             "quicker run while iterating")
+    args = parser.parse_args()
     _common.quiet()
     if args.tiny:
         n, d, repeat, extra = 3_000, 20, args.repeat or 2, 2
     else:
         n, d, repeat, extra = 200_000, 100, args.repeat or 3, 2
+    n = args.n_samples or n
     torch = _common.import_torch(args.no_torch)
     info = _common.machine()
     _common.print_machine(info)

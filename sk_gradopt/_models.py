@@ -26,7 +26,7 @@ Everything is written against the array API of the inputs (NumPy, CuPy,
 """
 
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -49,6 +49,9 @@ class Model(NamedTuple):
     name: str
     forward: Callable
     loss_and_grad: Callable
+    #: The hidden activation of an MLP (None for the linear model): what a
+    #: compiled variant of the model (:func:`._kernels.compiled_mlp`) reads.
+    activation: Optional[str] = None
 
 
 def _weighted(loss_fn, Y, raw, sample_weight):
@@ -267,4 +270,5 @@ def mlp_model(activation):
         "mlp",
         partial(mlp_forward, activation=activation),
         partial(mlp_loss_and_grad, activation=activation),
+        activation,
     )

@@ -28,7 +28,7 @@ pytest.importorskip("numba")
 
 from sk_gradopt import GradientClassifier, GradientRegressor  # noqa: E402
 from sk_gradopt import _kernels  # noqa: E402
-from sk_gradopt._kernels import LOSSES, linear_epoch  # noqa: E402
+from sk_gradopt._kernels import ACTIVATION_CODES, LOSSES, compiled_mlp, linear_epoch  # noqa: E402
 from sk_gradopt._losses import (  # noqa: E402
     binary_log_loss,
     epsilon_insensitive,
@@ -38,6 +38,7 @@ from sk_gradopt._losses import (  # noqa: E402
     multinomial_log_loss,
     squared_error,
 )
+from sk_gradopt._models import ACTIVATIONS, init_mlp, linear_model, mlp_model  # noqa: E402
 from sk_gradopt._optimizers import AdamState, EmptyState, RMSPropState, TraceState  # noqa: E402
 
 
@@ -520,6 +521,97 @@ def test_one_epoch_equals_gradient_classifier(loss, n_classes):
     assert_close(layer.intercept, est.intercept_, 1e-12, "intercept")
 
 
+# ------------------------------------------------- the MLP's hidden layers
+
+
+def mlp_problem(units, activation, dtype, *, weighted, seed=0):
+    """``(params, X, Y, sample_weight, loss_fn, scale)`` of an MLP with these layer units."""
+    rng = np.random.default_rng(seed)
+    n = 11
+    X = rng.standard_normal((n, units[0])).astype(dtype)
+    Y = rng.standard_normal((n, units[-1])).astype(dtype)
+    sample_weight = rng.uniform(0.5, 2.0, n).astype(dtype) if weighted else None
+    params = init_mlp(units, activation, np.random.RandomState(seed), xp=np, dtype=dtype,
+                      device=None)
+    return params, X, Y, sample_weight, squared_error, 1.0 / (n * 1.3)
+
+
+MLP_SHAPES = [[3, 5, 1], [3, 6, 4, 1], [4, 5, 3, 2], [2, 3]]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("units", MLP_SHAPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compiled_mlp_equals_the_array_api_mlp(activation, dtype, units, weighted):
+    # The pure functions of _models.py are the reference (test_mlp.py checks
+    # them against finite differences and scikit-learn's MLP); one or several
+    # outputs take the two branches of the backward pass.
+    assert set(ACTIVATION_CODES) == set(ACTIVATIONS)
+    args = mlp_problem(units, activation, dtype, weighted=weighted)
+    params = args[0]
+    before = [(layer.coef.copy(), layer.intercept.copy()) for layer in params]
+    reference, compiled = mlp_model(activation), compiled_mlp(mlp_model(activation))
+    rtol = RTOL[dtype]
+    loss, grads = compiled.loss_and_grad(*args)
+    want_loss, want_grads = reference.loss_and_grad(*args)
+    assert loss.dtype == want_loss.dtype == dtype
+    assert_close(loss, want_loss, rtol, "loss")
+    assert len(grads) == len(want_grads) == len(units) - 1
+    for i, (g, want) in enumerate(zip(grads, want_grads)):
+        assert g.coef.dtype == g.intercept.dtype == dtype
+        assert_close(g.coef, want.coef, rtol, f"layer {i} coef")
+        assert_close(g.intercept, want.intercept, rtol, f"layer {i} intercept")
+    raw = compiled.forward(params, args[1])
+    assert raw.dtype == dtype
+    assert_close(raw, reference.forward(params, args[1]), rtol, "forward")
+    for layer, (coef, intercept) in zip(params, before):  # inputs untouched
+        np.testing.assert_array_equal(layer.coef, coef)
+        np.testing.assert_array_equal(layer.intercept, intercept)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_compiled_mlp_without_intercepts_and_with_a_classification_loss(activation):
+    params, X, _, sample_weight, _, scale = mlp_problem([3, 5, 4, 3], activation, np.float64,
+                                                        weighted=True)
+    params = (params[0]._replace(intercept=None), params[1], params[2]._replace(intercept=None))
+    Y = np.eye(3)[np.arange(X.shape[0]) % 3]
+    args = (params, X, Y, sample_weight, multinomial_log_loss, scale)
+    loss, grads = compiled_mlp(mlp_model(activation)).loss_and_grad(*args)
+    want_loss, want_grads = mlp_model(activation).loss_and_grad(*args)
+    assert_close(loss, want_loss, 1e-12, "loss")
+    for g, want in zip(grads, want_grads):
+        assert_close(g.coef, want.coef, 1e-12, "coef")
+        if want.intercept is None:
+            assert g.intercept is None
+        else:
+            assert_close(g.intercept, want.intercept, 1e-12, "intercept")
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_compiled_mlp_propagates_nan_as_the_reference(activation):
+    # A diverged weight must show in the gradients as it does in the
+    # reference: the training loop's divergence guard reads them.
+    args = list(mlp_problem([3, 5, 4, 1], activation, np.float64, weighted=False))
+    coef = args[0][1].coef.copy()
+    coef[2, 1] = np.nan
+    args[0] = (args[0][0], args[0][1]._replace(coef=coef), args[0][2])
+    with np.errstate(all="ignore"):
+        _, grads = compiled_mlp(mlp_model(activation)).loss_and_grad(*args)
+        _, want = mlp_model(activation).loss_and_grad(*args)
+    for g, w in zip(grads, want):
+        for leaf, leaf_want in ((g.coef, w.coef), (g.intercept, w.intercept)):
+            np.testing.assert_array_equal(np.isnan(leaf), np.isnan(leaf_want))
+            finite = ~np.isnan(leaf_want)
+            assert_close(leaf[finite], leaf_want[finite], 1e-12)
+    assert np.isnan(grads[0].coef).any()
+
+
+def test_compiled_mlp_takes_an_mlp_only():
+    with pytest.raises(ValueError, match="MLP"):
+        compiled_mlp(linear_model())
+
+
 # ------------------------------------------------------------------ compilation
 
 
@@ -550,6 +642,13 @@ def every_combination():
                     rates = np.array([0.1]) if variant < 2 else np.full(4, 0.1)
                     linear_epoch(params, state, Xv, Y, sw, np.arange(12, dtype=np.int32),
                                  batches(12, 3), rates, **opts)
+        for activation in ACTIVATION_CODES:
+            for units, read_only in [([3, 5, 1], False), ([3, 5, 4, 2], True)]:
+                args = mlp_problem(units, activation, dtype, weighted=read_only)
+                if read_only:
+                    for layer in args[0]:
+                        layer.coef.flags.writeable = layer.intercept.flags.writeable = False
+                _kernels.compiled_mlp(mlp_model(activation)).loss_and_grad(*args)
     return {name: len(f.signatures) for name, f in vars(_kernels).items()
             if hasattr(f, "signatures") and hasattr(f, "py_func")}
 
@@ -569,6 +668,7 @@ def test_one_compiled_signature_per_dtype(tmp_path):
     counts = json.loads(out.stdout.splitlines()[-1])
     assert counts["_epoch"] == 2, counts
     assert counts["_dot"] == 2, counts  # compiled apart (fastmath), called, so listed
+    assert counts["_bias_relu"] == counts["_hidden_delta"] == 2, counts
     assert all(c <= 2 for c in counts.values()), counts
 
 
