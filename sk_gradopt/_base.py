@@ -180,10 +180,24 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         """
         init = () if init is None else tuple(init)
         X, y, sample_weight, *init = map(detached, (X, y, sample_weight, *init))
+        # A call that fails (bad input found late, an interrupted fit) leaves
+        # the estimator as it was, whatever the input: validation sets
+        # attributes (n_features_in_, classes_...) before training, so every
+        # attribute is restored.
+        before = dict(self.__dict__)
+        try:
+            return self._fit_placed(X, y, sample_weight, init, partial, classes, compiled)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_placed(self, X, y, sample_weight, init, partial, classes, compiled):
+        """:meth:`_fit` with the inputs placed where ``backend`` says."""
+        fit = self._fit_in_namespace
         if is_dask_collection(X):  # blockwise where the blocks live (backend: see _dask)
-            return self._fit_in_namespace(
-                X, y, sample_weight, init, partial=partial, classes=classes, compiled=compiled
-            )
+            return fit(X, y, sample_weight, init, partial=partial, classes=classes,
+                       compiled=compiled)
         if self.backend == "numpy":
             X, y, sample_weight, classes, *init = self._host_if_needed(
                 X, y, sample_weight, classes, *init
@@ -197,26 +211,14 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             )
             self._convert_fitted(cupy.asarray)
             try:
-                return self._fit_where(X, y, sample_weight, init, partial, classes, compiled)
+                with dispatch_for(X):
+                    return fit(X, y, sample_weight, init, partial=partial, classes=classes,
+                               compiled=compiled)
             finally:
                 self._convert_fitted(to_numpy)
-        return self._fit_where(X, y, sample_weight, init, partial, classes, compiled)
-
-    def _fit_where(self, X, y, sample_weight, init, partial, classes, compiled):
-        # A call that fails (bad input found late, an interrupted fit) leaves
-        # the estimator as it was: validation sets attributes (n_features_in_,
-        # classes_...) before training, so every attribute is restored.
-        before = dict(self.__dict__)
-        try:
-            with dispatch_for(X):
-                return self._fit_in_namespace(
-                    X, y, sample_weight, init, partial=partial, classes=classes,
-                    compiled=compiled,
-                )
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
+        with dispatch_for(X):
+            return fit(X, y, sample_weight, init, partial=partial, classes=classes,
+                       compiled=compiled)
 
     def _host_if_needed(self, *arrays):
         """With ``backend`` "numpy" or "cupy" the fitted arrays are NumPy: so are the inputs."""
@@ -319,6 +321,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         else:
             weight_sum = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
             data = Data(X, Y, sample_weight, weight_sum)
+        if data.weight_sum == 0 and not partial:  # (a partial_fit batch of it is a no-op)
+            raise ValueError(
+                "Every sample has zero effective weight (sample_weight times the class "
+                "weight of its label): there is nothing to fit. Give some samples, or "
+                "the class_weight of some class present in y, a positive weight."
+            )
 
         if first_call:
             self._rng = check_random_state(self.random_state)

@@ -10,6 +10,7 @@ block. The training itself is :mod:`._dask`'s.
 
 import math
 import warnings
+from functools import partial
 from numbers import Real
 
 import dask
@@ -187,6 +188,11 @@ def _check_X(X, backend, *, known_rows=True):
     return X.map_blocks(_convert_block, target.name, backend, dtype=target, meta=meta)
 
 
+def _unknown_rows(X):
+    """Whether the row chunk sizes of the Dask array ``X`` are unknown (NaN)."""
+    return any(math.isnan(rows) for rows in X.chunks[0])
+
+
 def _rows_like(X, a, name):
     """``a`` (y or sample weights) as a Dask array with the row chunks of ``X``."""
     if a is None:
@@ -199,11 +205,26 @@ def _rows_like(X, a, name):
     if not isinstance(a, da.Array):
         if not hasattr(a, "shape") and not isinstance(a, (list, tuple)):
             raise TypeError(f"Expected a Dask or NumPy array for {name}, got {type(a).__name__}.")
+        if _unknown_rows(X):
+            raise ValueError(
+                f"X has unknown chunk sizes (e.g. it was indexed with a boolean mask), so "
+                f"the rows of {name} cannot be matched with its blocks: pass {name} as a "
+                f"Dask array indexed like X, or call X.compute_chunk_sizes() first."
+            )
         a = to_numpy(a)
         check_consistent_length(X, a)
         return da.from_array(a, chunks=(X.chunks[0],) + a.shape[1:])
-    check_consistent_length(X, a)
-    if a.chunks[0] != X.chunks[0]:
+    if _unknown_rows(X):  # (e.g. X[mask]): block i of a must be indexed like block i of X
+        if a.numblocks[0] != X.numblocks[0]:
+            raise ValueError(
+                f"X has unknown chunk sizes and {X.numblocks[0]} row blocks, {name} has "
+                f"{a.numblocks[0]}: block i of {name} must hold the rows of block i of X "
+                f"(index both with the same mask), or call X.compute_chunk_sizes() and "
+                f"{name}.compute_chunk_sizes() first."
+            )
+    else:
+        check_consistent_length(X, a)
+    if not _unknown_rows(X) and a.chunks[0] != X.chunks[0]:
         raise ValueError(
             f"{name} has row chunks {a.chunks[0]}, X has {X.chunks[0]}: block i of "
             f"{name} must hold the rows of block i of X. Rechunk it with "
@@ -400,24 +421,46 @@ def _accuracy_block(yb, predb, swb):
     return float(w @ correct), float(w.sum())
 
 
+def _scored_block(statistics, yb, predb, swb):
+    """``(rows, statistics(yb, predb, swb))`` of one block, its lengths checked.
+
+    Where the chunk sizes are unknown the lengths of ``y`` and the weights are
+    known only here, in each block.
+    """
+    for name, block in (("y", yb), ("sample_weight", swb)):
+        if block is not None and block.shape[0] != predb.shape[0]:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: a block of X "
+                f"has {predb.shape[0]} rows and the matching block of {name} "
+                f"{block.shape[0]}. Index X and {name} alike."
+            )
+    return predb.shape[0], statistics(yb, predb, swb)
+
+
 def score(estimator, X, y, sample_weight, *, metric):
     """R^2 (``metric="r2"``) or accuracy of ``estimator`` on Dask ``X``: one compute.
 
     Equal to ``r2_score`` (uniform average over the outputs) and
-    ``accuracy_score`` on the same data, up to the order of the sums.
+    ``accuracy_score`` on the same data, up to the order of the sums. ``X``
+    may have unknown chunk sizes (as ``predict`` allows) when ``y`` and
+    ``sample_weight`` are Dask arrays with its row blocks.
     """
     pred = estimator.predict(X)
     y = _rows_like(pred, y, "y")
     sample_weight = _rows_like(pred, sample_weight, "sample_weight")
-    sw_blocks = ([None] * len(pred.chunks[0]) if sample_weight is None
+    sw_blocks = ([None] * pred.numblocks[0] if sample_weight is None
                  else sample_weight.to_delayed().ravel().tolist())
     y_blocks = y.to_delayed().ravel().tolist()
     pred_blocks = pred.to_delayed().ravel().tolist()
-    block = dask.delayed(_r2_block if metric == "r2" else _accuracy_block, pure=False)
-    stats = _dask._compute(*(block(a, b, c) for a, b, c in zip(y_blocks, pred_blocks, sw_blocks)))
+    statistics = _r2_block if metric == "r2" else _accuracy_block
+    block = dask.delayed(partial(_scored_block, statistics), pure=False)
+    counted = _dask._compute(*(block(a, b, c)
+                               for a, b, c in zip(y_blocks, pred_blocks, sw_blocks)))
+    n_rows = sum(rows for rows, _ in counted)
+    stats = [s for _, s in counted]
     if metric == "accuracy":
         return math.fsum(s[0] for s in stats) / math.fsum(s[1] for s in stats)
-    if y.shape[0] < 2:
+    if n_rows < 2:
         warnings.warn("R^2 score is not well-defined with less than two samples.",
                       UndefinedMetricWarning, stacklevel=2)
         return float("nan")

@@ -266,8 +266,19 @@ def clip_grad_norm(grads, max_norm):
     leaves = tree_leaves(grads)
     xp = namespace(leaves[0])
     total = xp.sqrt(sum(xp.sum(g * g) for g in leaves))
+    # g * g overflows where |g| > sqrt(the dtype's max) (1.8e19 in float32):
+    # the norm is then computed on the gradient scaled by its largest |g|.
+    largest = _max_of(xp, [xp.max(xp.abs(g)) for g in leaves])
+    safe = xp.where(largest > 0, largest, xp.ones_like(largest))
+    scaled = largest * xp.sqrt(sum(xp.sum((g / safe) * (g / safe)) for g in leaves))
+    total = xp.where(xp.isfinite(total), total, scaled)
     factor = xp.clip(max_norm / (total + 1e-6), max=1.0)
     return tree_map(lambda g: g * factor, grads)
+
+
+def _max_of(xp, values):
+    """The largest of a list of 0-d arrays, as a 0-d array (no device-to-host read)."""
+    return xp.max(xp.stack(values)) if len(values) > 1 else values[0]
 
 
 def objective(config, data, params, *, with_penalty=True):

@@ -412,9 +412,9 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
         if use_clip:
             total = 0.0
             for j in range(k):
-                for f in range(padded):
-                    total += _gradient(G[j, f], W[j, f], scale, l2, one, use_l2) ** 2
-                total += (G[j, ic] * scale) ** 2  # zero without an intercept
+                for f in range(padded):  # squared in float64: |g| > 1.8e19 overflows float32
+                    total += np.float64(_gradient(G[j, f], W[j, f], scale, l2, one, use_l2)) ** 2
+                total += np.float64(G[j, ic] * scale) ** 2  # zero without an intercept
             clip = T(min(1.0, max_grad_norm / (math.sqrt(total) + 1e-6)))
         decay = T(1.0 - lr64 * weight_decay)
         threshold = T(lr64 * l1)

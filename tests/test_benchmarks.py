@@ -49,7 +49,7 @@ def run_tiny(script, tmp_path):
     out = tmp_path / "result.json"
     subprocess.run(
         [sys.executable, str(BENCHMARKS / script), "--tiny", "--json", str(out)],
-        check=True, capture_output=True, text=True, timeout=120,
+        check=True, capture_output=True, text=True, timeout=600,
     )
     return json.loads(out.read_text())
 

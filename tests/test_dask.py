@@ -497,3 +497,76 @@ def test_invalid_dask_input_is_refused_with_the_fix():
         est.fit(dd.from_array(X), yd)
     with pytest.raises(TypeError, match=re.escape("y.to_dask_array(lengths=True)")):
         est.fit(Xd, dd.from_array(y, chunksize=100))
+
+
+# ------------------------------------------- issue 20: rollback, zero weights, unknown chunks
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_failed_first_fit_on_dask_leaves_the_estimator_unfitted(client, bad):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = regression(n=200)
+    X[17, 2] = bad
+    reg = GradientRegressor()
+    with pytest.raises(ValueError, match="Input X contains"):
+        reg.fit(*to_dask(X, y, chunks=50))
+    assert not hasattr(reg, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        reg.predict(X[:3])
+
+
+@pytest.mark.parametrize("Estimator, task", [(GradientRegressor, regression),
+                                             (GradientClassifier, classification)])
+def test_a_failed_refit_on_dask_keeps_the_fitted_model(client, Estimator, task):
+    X, y = task(n=200)
+    est = Estimator(random_state=0).fit(X, y)
+    before = {k: np.copy(v) for k, v in vars(est).items()
+              if k.endswith("_") and isinstance(v, np.ndarray)}
+    X2, y2 = task(n=200, d=7, seed=1)
+    if Estimator is GradientClassifier:
+        y2 = np.where(y2 == "ant", "eel", y2)  # other labels too
+    X2[5, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(*to_dask(X2, y2, chunks=50))
+    assert est.n_features_in_ == X.shape[1]
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(est, name), value, err_msg=name)
+    assert est.predict(X).shape == (len(y),)
+
+
+def test_all_zero_sample_weight_on_dask_is_refused(client):
+    X, y = regression(n=200)
+    reg = GradientRegressor()
+    with pytest.raises(ValueError, match="zero effective weight"):
+        reg.fit(*to_dask(X, y, np.zeros(200), chunks=50))
+    assert not hasattr(reg, "coef_")
+
+
+@pytest.mark.parametrize("Estimator, task", [(GradientRegressor, regression),
+                                             (GradientClassifier, classification)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_score_on_dask_arrays_of_unknown_chunk_sizes(client, Estimator, task, weighted):
+    # Issue 20 (8): predict supported them, score raised dask's "Cannot call len()".
+    X, y = task(n=300)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, 300) if weighted else None
+    est = Estimator(random_state=0).fit(X, y)
+    mask = X[:, 0] > -0.3
+    Xd, yd, swd = to_dask(X, y, sw, chunks=70)
+    md = da.from_array(mask, chunks=70)
+    Xu, yu = Xd[md], yd[md]
+    swu = None if sw is None else swd[md]
+    assert np.isnan(Xu.chunks[0][0])
+    expected = est.score(X[mask], y[mask], sample_weight=None if sw is None else sw[mask])
+    assert est.score(Xu, yu, sample_weight=swu) == pytest.approx(expected, rel=1e-12)
+
+
+def test_score_on_unknown_chunks_with_numpy_y_says_how_to_match_the_rows(client):
+    X, y = regression(n=200)
+    reg = GradientRegressor().fit(X, y)
+    Xd = da.from_array(X, chunks=50)
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        reg.score(Xd[Xd[:, 0] > 0], y[X[:, 0] > 0])
+    yd = da.from_array(y, chunks=50)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        reg.score(Xd[Xd[:, 0] > 0], yd[yd > 0])  # a mask unlike X's

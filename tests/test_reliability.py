@@ -15,7 +15,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDRegressor
 
 import sk_gradopt._epoch as _epoch
-from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
+from sk_gradopt import (
+    OPTIMIZERS,
+    GradientClassifier,
+    GradientMLPClassifier,
+    GradientMLPRegressor,
+    GradientRegressor,
+)
 from sk_gradopt._tree import tree_leaves
 
 
@@ -151,12 +157,26 @@ def test_non_finite_intercept_init_is_refused(regression, bad):
 # ------------------------------------------------------ 8. class weights
 
 
-def test_all_zero_class_weights_are_a_no_op(classification):
+@pytest.mark.parametrize("Estimator", [GradientClassifier, GradientMLPClassifier])
+@pytest.mark.parametrize("labels, class_weight, sample_weight", [
+    ([0, 1], {0: 0, 1: 0}, None),  # every class weighs nothing
+    (["a", "b", "c"], {"a": 0.0, "b": 0.0, "c": 0.0}, None),
+    ([0, 1], {0: 1.0, 1: 0.0}, "class 1 only"),  # the weights cancel out
+    ([-1, 1], {-1: 0.0, 1: 3.0}, "class -1 only"),
+])
+def test_fit_refuses_zero_effective_weight(classification, Estimator, labels,
+                                           class_weight, sample_weight):
+    # Issue 20 (3): the untrained model (an MLP's random weights) came back with n_iter_ = 0.
     X, y = classification
-    clf = GradientClassifier(class_weight={0: 0, 1: 0}, random_state=0).fit(X, y)
-    assert_array_equal(clf.coef_, np.zeros((1, 3)))
-    assert clf.loss_curve_ == [] and clf.t_ == 0
-    assert clf.predict(X).shape == y.shape
+    y = np.asarray(labels)[(y + np.arange(len(y))) % len(labels)]
+    sw = None
+    if sample_weight is not None:  # weight only on the class whose class weight is 0
+        zero_class = [c for c, w in class_weight.items() if w == 0][0]
+        sw = np.where(y == zero_class, 2.5, 0.0)
+    estimator = Estimator(class_weight=class_weight, random_state=0, max_iter=5)
+    with pytest.raises(ValueError, match="zero effective weight"):
+        estimator.fit(X, y, sample_weight=sw)
+    assert not hasattr(estimator, "n_iter_") and not hasattr(estimator, "classes_")
 
 
 def test_a_partial_fit_batch_of_only_a_zero_weight_class_is_a_no_op(classification):
@@ -358,3 +378,44 @@ def test_coef_init_is_copied_not_kept(regression):
     assert_array_equal(reg.coef_, np.ones(3))
     assert_array_equal(reg.intercept_, [0.5])
     assert reg.intercept_.flags.writeable
+
+
+# ------------------------------------- clipping gradients beyond float32's square root
+
+
+@pytest.mark.parametrize("scale", [1e10, 3e14])
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("params", [dict(batch_size=10), dict(optimizer="gd"),
+                                    dict(optimizer="adam", batch_size=7)])
+def test_clipping_a_gradient_whose_square_overflows_float32(scale, compiled, params):
+    # Issue 20: |g| > 1.8e19 made g * g inf in float32, the clipping factor 0
+    # and the step vanish. The float32 fit follows the float64 one.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 3)) * scale
+    y = rng.standard_normal(40) * scale
+    fits = {}
+    for dtype in (np.float32, np.float64):
+        est = GradientRegressor(max_grad_norm=0.5, learning_rate=1e-2 / scale, max_iter=3,
+                                tol=None, random_state=0, **params)
+        est._fit(X.astype(dtype), y.astype(dtype), compiled=compiled)
+        fits[dtype] = est
+    assert np.all(fits[np.float32].coef_ != 0)
+    assert_allclose(fits[np.float32].coef_, fits[np.float64].coef_, rtol=1e-4)
+
+
+def test_clipping_an_mlp_gradient_whose_square_overflows_float32():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((30, 2)) * 1e5
+    y = rng.standard_normal(30) * 1e18  # gradients of about 1e23, a finite loss
+    fits = {}
+    for dtype in (np.float32, np.float64):
+        est = GradientMLPRegressor(hidden_layer_sizes=(3,), max_grad_norm=1.0,
+                                   learning_rate=0.1, max_iter=2, tol=None, random_state=0)
+        est.fit(X.astype(dtype), y.astype(dtype))
+        fits[dtype] = est
+    start = GradientMLPRegressor(hidden_layer_sizes=(3,), max_iter=1, learning_rate=1e-300,
+                                 tol=None, random_state=0).fit(X, y)
+    moved = np.abs(fits[np.float32].coefs_[1] - start.coefs_[1])
+    assert np.all(moved > 0)
+    for a, b in zip(fits[np.float32].coefs_, fits[np.float64].coefs_):
+        assert_allclose(a, b, rtol=1e-4, atol=1e-6)
