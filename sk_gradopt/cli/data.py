@@ -275,6 +275,37 @@ def _target(path, target, cells):
     return cells.to_numpy(dtype=str)
 
 
+def _check_unique(path, header, target):
+    """Refuse a header that names two columns alike.
+
+    Two columns named as ``--target`` would make the second one a feature
+    that holds the target (a perfect, leaked score); two feature columns
+    named alike make every message and result that names a column
+    ambiguous. (The header is read as text, so pandas does not rename a
+    duplicate ``"y"`` to ``"y.1"``.)
+    """
+    seen = {}
+    for j, name in enumerate(header, start=1):
+        seen.setdefault(name, []).append(j)
+    repeated = {name: where for name, where in seen.items() if len(where) > 1}
+    if not repeated:
+        return
+    name = target if target in repeated else next(iter(repeated))
+    where = repeated[name]
+    columns = ", ".join(map(str, where[:-1])) + f" and {where[-1]}"
+    if name == target:
+        others = ", ".join(map(str, where[1:]))
+        why = (f"the --target would be read from column {where[0]}, and column"
+               f"{'s' if len(where) > 2 else ''} {others} would be a feature holding "
+               "the target (a leaked, perfect score)")
+    else:
+        why = "the features must be told apart by their names"
+    raise CLIError(
+        f"--csv {path}: the header names {len(where)} columns {name!r} (columns "
+        f"{columns}, counted from 1); {why}. Rename or drop the duplicate column."
+    )
+
+
 def read_csv(path, target):
     """Features and target column of a CSV table with a header row.
 
@@ -299,9 +330,9 @@ def read_csv(path, target):
     Raises
     ------
     CLIError
-        If the file cannot be read, a row has the wrong number of fields, a
-        feature cell is not a finite number, or a numeric target has a
-        missing or non-finite cell.
+        If the file cannot be read, two columns have the same name, a row
+        has the wrong number of fields, a feature cell is not a finite
+        number, or a numeric target has a missing or non-finite cell.
     """
     text = _read_text(path)
     if not text.strip():
@@ -310,6 +341,7 @@ def read_csv(path, target):
             "and at least one row of data."
         )
     header, body = _cells(path, text)
+    _check_unique(path, header, target)
     if target not in header:
         raise CLIError(
             f"--target {target!r} is not a column of {path}; its columns are "
