@@ -17,6 +17,7 @@ from ._array_api import (
 from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._linear import BaseLinearGradientEstimator
 from ._losses import CLASSIFICATION_LOSSES, get_loss
+from ._reprs import plain_repr
 
 
 def _has_proba(estimator):
@@ -198,7 +199,7 @@ class ClassificationMixin:
             if self.classes_.shape[0] < 2:
                 raise ValueError(
                     "The number of classes has to be greater than one; got "
-                    f"{self.classes_.shape[0]} class: {self.classes_[0]!r}. "
+                    f"{self.classes_.shape[0]} class: {plain_repr(self.classes_[0])}. "
                     f"{type(self).__name__} needs samples of at least 2 classes."
                 )
         if partial:

@@ -5,6 +5,8 @@ from numbers import Real
 
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
+from ._reprs import plain_repr
+
 __all__ = ["LRRangeTestDisplay", "LossCurveDisplay"]
 
 
@@ -46,7 +48,7 @@ def _curve(values, what):
     try:
         curve = [float(v) for v in values]
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a sequence of numbers; got {values!r}.") from exc
+        raise ValueError(f"{what} must be a sequence of numbers; got {plain_repr(values, short=True)}.") from exc
     if not curve:
         raise ValueError(f"{what} is empty: there is no epoch to plot.")
     return curve

@@ -17,6 +17,7 @@ only the instance first reported. To add cases, append to :data:`CASES`
 """
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -465,6 +466,18 @@ for name, value in [("empty", []), ("zero", [(0,)]), ("negative", [(8, -1)]),
                     ("bool", [(True,)]), ("empty-layer", [()]), ("string", "32")]:
     CASES.append(Case(f"space-hidden-{name}", space("adam", hidden_layer_sizes=value),
                       ValueError, STRUCTURE))
+# NumPy values are shown as plain values (NumPy 2 writes np.float64(2.0))
+for name, call, fragment in [
+    ("learning-rate", space("gd", learning_rate=(np.float64(2), np.float64(1))),
+     "got (2.0, 1.0)."),
+    ("batch-size", space("sgd", batch_size=[np.int64(0), np.int32(8)]), "got [0, 8]."),
+    ("hidden", space("adam", hidden_layer_sizes=[(np.int64(0),)]), "hidden_layer_sizes=[(0,)]"),
+    ("weight-decay", space("all", weight_decay=[np.float32(-0.5)]), "got [-0.5]."),
+    ("warmup", space("all", warmup_steps=np.array([1.5])), "got [1.5]."),
+    ("optimizer", space([np.str_("gd"), np.str_("newton")]), "newton"),
+    ("activation", space("adam", activation=np.str_("gelu")), "activation='gelu'"),
+]:
+    CASES.append(Case(f"space-numpy-{name}", call, ValueError, fragment))
 for name, value in [("unknown", "softplus"), ("empty", []), ("one-bad", ["relu", "gelu"])]:
     CASES.append(Case(f"space-activation-{name}", space("adam", activation=value),
                       ValueError, "activation="))
@@ -551,8 +564,17 @@ def _estimator_cases():
             cases.append((f"{name}-partial-fit-without-classes",
                           fit(Estimator, X, None, method="partial_fit"), ValueError,
                           "classes must be passed on the first call"))
+        # labels and values of NumPy types: the message shows plain values
+        # (NumPy 2 writes np.int64(7), np.str_('a'))
+        if "Classifier" in name:
+            for label, shown in ((np.int64(7), "7"), (np.str_("a"), "'a'"),
+                                 (np.float32(3.0), "3.0"), (np.bool_(True), "True")):
+                cases.append((f"{name}-single-class-{shown}",
+                              fit(Estimator, X, np.full(30, label)), ValueError,
+                              f"got 1 class: {shown}. {name} needs samples of at least 2"))
         if "MLP" in name:
-            for sizes in ((0,), (8, -2), "8,x", (2.5,), ()):
+            for sizes in ((0,), (8, -2), "8,x", (2.5,), (), (True,), True, (np.True_,),
+                          (np.float64(3.0),), (16, False)):
                 cases.append((f"{name}-hidden-{sizes}",
                               fit(Estimator, X, target, hidden_layer_sizes=sizes),
                               (ValueError, TypeError), "hidden_layer_sizes"))
@@ -570,6 +592,12 @@ def _estimator_cases():
 
 for case_id, call, error, fragment in _estimator_cases():
     CASES.append(Case(f"estimator-{case_id}", call, error, fragment))
+
+
+#: What NumPy 2 writes for its scalars and arrays: np.float64(1.0), np.str_('a'),
+#: np.True_, array([1, 2]).
+NUMPY_REPR = re.compile(r"\bnp\.(?:float|u?int|complex|str_|bytes_|bool|datetime|timedelta)"
+                        r"\w*\(|\bnp\.(?:True_|False_)\b|\barray\(")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -592,6 +620,9 @@ def test_bad_input(case, tmp_path, capsys, monkeypatch):
         with pytest.raises(case.error) as info:
             case.call(tmp_path)
         assert case.fragment in str(info.value)
+        err = str(info.value)
+    # values as the user wrote them, not NumPy's reprs (np.float64(1.0), np.str_('a'))
+    assert not NUMPY_REPR.search(err), err
 
 
 def test_the_table_has_a_case_per_family():

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
+from .._reprs import plain_repr
 from .common import CLIError, optional_import
 
 DATASETS = ("diabetes", "breast_cancer", "digits", "wine", "iris", "synthetic")
@@ -465,7 +466,7 @@ def load_data(args, *, scale_X=True):
     if task == "classification" and np.unique(y_train).size < 2:
         raise CLIError(
             f"the training part of {name} has a single class, "
-            f"{np.unique(y_train)[0]!r}: classification needs at least two."
+            f"{plain_repr(np.unique(y_train)[0])}: classification needs at least two."
         )
     _check_scalable(name, X, columns, "Rescale that column (divide it by a power "
                     "of ten) or drop it.")
