@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 if os.path.isdir(os.path.join(ROOT, "sk_gradopt")):
     sys.path.insert(0, ROOT)  # a checkout: document its sources
+sys.path.insert(0, HERE)  # gallery_order
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # the examples and doctests draw off-screen
 
@@ -34,9 +35,15 @@ extensions = [
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
-html_theme = "alabaster"
+# scikit-learn's theme: a wide column, so that code lines are not cut off
+html_theme = "pydata_sphinx_theme"
 html_title = f"sk_gradopt {release}"
 html_static_path = ["_static"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+}
 
 # MathJax from _static/mathjax/ (see its README), not from a CDN: the pages
 # render their formulas without network access
@@ -58,5 +65,6 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "download_all_examples": False,
     "remove_config_comments": True,
-    "within_subsection_order": "ExampleTitleSortKey",  # quick start first
+    # a newcomer's path, the quick start first (docs/gallery_order.py)
+    "within_subsection_order": "gallery_order.GalleryOrder",
 }

@@ -10,7 +10,7 @@ the next setting to try. With a list of spaces, ``BayesSearchCV`` optimizes
 each space in turn; ``(space, n_iter)`` pairs give each optimizer its own
 budget. On the standard-scaled diabetes dataset; the figure shows the search
 converging (best score so far against the number of settings tried). Needs
-``pip install sk-gradopt[skopt]``.
+scikit-optimize (the ``skopt`` extra: ``pip install ".[skopt]"`` in a checkout).
 """
 
 # %%

@@ -84,8 +84,9 @@ def import_cupy():
     except Exception as exc:
         raise ImportError(
             "backend='cupy' needs CuPy and an NVIDIA GPU with CUDA: install the "
-            "CuPy build for your CUDA version, e.g. pip install 'sk-gradopt[cupy]' "
-            f"(cupy-cuda12x), or use backend='numpy'. ({type(exc).__name__}: {exc})"
+            "CuPy build for your CUDA version: pip install 'sk-gradopt[cupy]' for "
+            "CUDA 12 (cupy-cuda12x), 'sk-gradopt[cupy-cuda13]' for CUDA 13 "
+            f"(cupy-cuda13x); or use backend='numpy'. ({type(exc).__name__}: {exc})"
         ) from exc
     return cupy
 

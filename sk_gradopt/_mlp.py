@@ -1,7 +1,10 @@
 """GradientMLPRegressor and GradientMLPClassifier: multi-layer perceptrons fitted by the same optimizers."""
 
+import operator
 import re
 from numbers import Integral, Real
+
+import numpy as np
 
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -10,6 +13,7 @@ from ._base import BaseGradientEstimator
 from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ._models import ACTIVATIONS, init_mlp, mlp_model
+from ._reprs import plain_repr
 from ._tasks import ClassificationMixin, RegressionMixin
 from ._tree import Layer
 
@@ -71,19 +75,50 @@ class BaseGradientMLP(BaseGradientEstimator):
         return mlp_model(self.activation)
 
     def _hidden_layer_sizes(self):
+        """``hidden_layer_sizes`` as a list of ints, or a ValueError that shows it.
+
+        Sizes are ints or NumPy ints (0-d integer arrays too, as scikit-learn's
+        MLP takes them), at least 1; bools are refused: ``(True,)`` is no
+        layer size. ``"64,32"`` is read as ``(64, 32)``.
+        """
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, str):  # "64,32": a searcher's (or a command line's) spelling
             try:
                 sizes = [int(size) for size in sizes.split(",")]
             except ValueError:
                 sizes = [sizes]
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+        units = [_layer_size(size) for size in sizes]
+        if not units or None in units:
             raise ValueError(
-                f"hidden_layer_sizes must be positive integers, one per hidden layer; "
-                f"got {self.hidden_layer_sizes!r}. For example (100,), (64, 32) or \"64,32\"."
+                f"hidden_layer_sizes must be positive integers, one per hidden layer; got "
+                f"{plain_repr(self.hidden_layer_sizes)}. For example (100,), (64, 32) or "
+                "\"64,32\"."
             )
-        return [int(s) for s in sizes]
+        return units
+
+    def _params_to_continue(self, xp):
+        """The fitted network, if the parameters still describe it (else a ValueError).
+
+        A ``partial_fit`` after ``set_params`` changed ``hidden_layer_sizes``
+        or ``activation`` would go on training the old network while
+        ``get_params`` reports the new one.
+        """
+        fitted = {"hidden_layer_sizes": tuple(c.shape[1] for c in self.coefs_[:-1]),
+                  "activation": getattr(self, "_fitted_activation", self.activation)}
+        now = {"hidden_layer_sizes": tuple(self._hidden_layer_sizes()),
+               "activation": self.activation}
+        changed = [name for name in fitted if fitted[name] != now[name]]
+        if changed:
+            raise ValueError(
+                "partial_fit cannot continue: the network was fitted with "
+                + ", ".join(f"{name}={fitted[name]!r}" for name in changed)
+                + ", but set_params has set "
+                + ", ".join(f"{name}={plain_repr(getattr(self, name))}" for name in changed)
+                + " since. Call fit to train the new network, or set the fitted values back "
+                "to continue this one."
+            )
+        return super()._params_to_continue(xp)
 
     def _initial_params(self, X, n_outputs, init, xp, device):
         """Glorot-uniform weights drawn as scikit-learn's MLP draws them, or ``warm_start``."""
@@ -107,6 +142,7 @@ class BaseGradientMLP(BaseGradientEstimator):
             "n_layers_": len(params) + 1,
             "n_outputs_": params[-1].coef.shape[1],
             "out_activation_": self._out_activation(params[-1].coef.shape[1]),
+            "_fitted_activation": self.activation,  # see _params_to_continue
         }
 
     def _params_from_attributes(self, xp):
@@ -114,6 +150,17 @@ class BaseGradientMLP(BaseGradientEstimator):
 
     def _fitted_n_outputs(self):
         return self.n_outputs_
+
+
+def _layer_size(size):
+    """``size`` as an int >= 1, or None: ints and NumPy ints, never bools or floats."""
+    if isinstance(size, bool):
+        return None
+    try:
+        units = operator.index(size)  # refuses floats, NumPy bools and 1-d arrays
+    except TypeError:
+        return None
+    return units if units >= 1 else None
 
 
 def _mlp_init(self, loss, hidden_layer_sizes, activation, kwargs):

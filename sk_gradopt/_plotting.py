@@ -5,6 +5,8 @@ from numbers import Real
 
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
+from ._reprs import plain_repr
+
 __all__ = ["LRRangeTestDisplay", "LossCurveDisplay"]
 
 
@@ -46,7 +48,7 @@ def _curve(values, what):
     try:
         curve = [float(v) for v in values]
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a sequence of numbers; got {values!r}.") from exc
+        raise ValueError(f"{what} must be a sequence of numbers; got {plain_repr(values, short=True)}.") from exc
     if not curve:
         raise ValueError(f"{what} is empty: there is no epoch to plot.")
     return curve
@@ -184,7 +186,9 @@ class LossCurveDisplay:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss (log scale)" if log_scale else "loss")
-        ax.legend()
+        dots = sum(line.get_label() == _SUGGESTION for line in ax.lines)
+        ax.legend(title={0: None, 1: "dot: the suggested rate"}.get(
+            dots, "dots: the suggested rates"))
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -296,6 +300,11 @@ def _default_names(estimators):
     return names
 
 
+#: The label of a suggestion's dot: a leading underscore keeps it out of the
+#: legend, whose title says what the dots are.
+_SUGGESTION = "_suggested rate"
+
+
 class LRRangeTestDisplay:
     """The loss against the learning rate, from the learning-rate range test.
 
@@ -304,8 +313,8 @@ class LRRangeTestDisplay:
     test's result); the constructor takes the curve itself. :meth:`plot`
     draws the smoothed loss as a solid line on a logarithmic learning-rate
     axis, the raw losses faintly in the same colour, and the suggested rate
-    as a point on the curve. Call it several times with the same ``ax`` to
-    compare optimizers.
+    as a dot on the curve (the legend's title says so). Call it several
+    times with the same ``ax`` to compare optimizers.
 
     Parameters
     ----------
@@ -410,14 +419,17 @@ class LRRangeTestDisplay:
             curve = losses if smoothed is None else smoothed
             index = min(range(len(rates)), key=lambda i: abs(rates[i] - self.suggestion))
             (self.suggestion_marker_,) = ax.plot(
-                [rates[index]], [curve[index]], marker="o", color=color, linestyle="none"
+                [rates[index]], [curve[index]], marker="o", color=color, linestyle="none",
+                label=_SUGGESTION,  # kept out of the legend: its title explains the dots
             )
         ax.set_xscale("log")
         if log_scale:
             ax.set_yscale("log")
         ax.set_xlabel("learning rate (log scale)")
         ax.set_ylabel("loss (log scale)" if log_scale else "loss")
-        ax.legend()
+        dots = sum(line.get_label() == _SUGGESTION for line in ax.lines)
+        ax.legend(title={0: None, 1: "dot: the suggested rate"}.get(
+            dots, "dots: the suggested rates"))
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

@@ -41,7 +41,6 @@ random or Bayesian search samples.
 """
 
 import math
-import reprlib
 from collections.abc import Sequence
 from numbers import Integral, Real
 
@@ -50,6 +49,7 @@ from scipy.stats import loguniform, uniform
 
 from ._models import ACTIVATIONS
 from ._optimizers import OPTIMIZERS
+from ._reprs import plain_repr
 from ._schedules import SCHEDULES
 
 __all__ = ["search_space", "KINDS"]
@@ -191,19 +191,19 @@ def _check_optimizers(optimizer):
         if optimizer in OPTIMIZERS:
             return [optimizer], False
         raise ValueError(
-            f"optimizer={optimizer!r} is not valid; use one of {valid}, or a "
+            f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid}, or a "
             "list of optimizer names."
         )
     if isinstance(optimizer, Sequence) and len(optimizer) > 0:
         unknown = [name for name in optimizer if name not in OPTIMIZERS]
         if unknown:
             raise ValueError(
-                f"Unknown optimizer(s) {unknown}; valid optimizers are "
+                f"Unknown optimizer(s) {plain_repr(unknown)}; valid optimizers are "
                 f"{', '.join(repr(name) for name in OPTIMIZERS)}."
             )
         return list(dict.fromkeys(optimizer)), True
     raise ValueError(
-        f"optimizer={optimizer!r} is not valid; use one of {valid}, or a "
+        f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid}, or a "
         "non-empty list of optimizer names."
     )
 
@@ -214,7 +214,7 @@ def _check_learning_rate(learning_rate):
         return None
     message = (
         "learning_rate must be None or a pair (low, high) of numbers with "
-        f"0 < low < high < inf (as float64); got {reprlib.repr(learning_rate)}."
+        f"0 < low < high < inf (as float64); got {plain_repr(learning_rate, short=True)}."
     )
     if (
         isinstance(learning_rate, (str, bytes))
@@ -239,7 +239,7 @@ def _check_batch_size(batch_size):
     message = (
         "batch_size must be True (search the default batch sizes), False (leave "
         "batch_size out of the space) or a non-empty list of batch sizes (positive "
-        f"integers or 'auto'), such as [8, 16]; got {reprlib.repr(batch_size)}."
+        f"integers or 'auto'), such as [8, 16]; got {plain_repr(batch_size, short=True)}."
     )
     if isinstance(batch_size, (str, bytes)) or not isinstance(batch_size, Sequence):
         raise ValueError(message)
@@ -286,7 +286,7 @@ def _check_training_tool(name, values):
         raise ValueError(
             f"{name} must be None (leave the estimator's own), True (search "
             f"{DEFAULT_TRAINING_TOOLS[name]}) or a non-empty list of {what}; "
-            f"got {reprlib.repr(values)}."
+            f"got {plain_repr(values, short=True)}."
         )
     return list(dict.fromkeys(convert(value) for value in values))
 
@@ -298,7 +298,7 @@ def _check_schedule(schedule):
     unknown = [name for name in names if name not in SCHEDULES]
     if unknown or not names:
         raise ValueError(
-            f"schedule={schedule!r} is not valid; use None, one of "
+            f"schedule={plain_repr(schedule)} is not valid; use None, one of "
             f"{', '.join(repr(name) for name in SCHEDULES)}, or a list of them."
         )
     return list(dict.fromkeys(names))
@@ -321,8 +321,8 @@ def _check_hidden_layer_sizes(hidden_layer_sizes, kind):
         sizes.append(tuple(int(units) for units in layers))
     if not sizes:
         raise ValueError(
-            f"hidden_layer_sizes={reprlib.repr(hidden_layer_sizes)} is not valid; use a "
-            "list of structures, each a tuple of positive layer sizes, e.g. "
+            f"hidden_layer_sizes={plain_repr(hidden_layer_sizes, short=True)} is not valid; "
+            "use a list of structures, each a tuple of positive layer sizes, e.g. "
             "[(32,), (64, 64)] (one structure: [(64, 32)])."
         )
     sizes = list(dict.fromkeys(sizes))
@@ -338,7 +338,7 @@ def _check_activation(activation):
     unknown = [name for name in names if name not in ACTIVATIONS]
     if unknown or not names:
         raise ValueError(
-            f"activation={activation!r} is not valid; use None, one of "
+            f"activation={plain_repr(activation)} is not valid; use None, one of "
             f"{', '.join(repr(name) for name in ACTIVATIONS)}, or a list of them."
         )
     return list(dict.fromkeys(names))
@@ -511,13 +511,13 @@ default="all"
     optimizers, as_list = _check_optimizers(optimizer)
     if kind not in KINDS:
         raise ValueError(
-            f"kind={kind!r} is not valid; use one of "
+            f"kind={plain_repr(kind)} is not valid; use one of "
             f"{', '.join(repr(name) for name in KINDS)} (for GridSearchCV, "
             "RandomizedSearchCV / HalvingRandomSearchCV, BayesSearchCV)."
         )
     if not isinstance(prefix, str) or (prefix and not prefix.endswith("__")):
         raise ValueError(
-            f"prefix={prefix!r} is not valid: it must be '' or a Pipeline step "
+            f"prefix={plain_repr(prefix)} is not valid: it must be '' or a Pipeline step "
             "name followed by '__', e.g. 'gradientregressor__'."
         )
     learning_rate = _check_learning_rate(learning_rate)

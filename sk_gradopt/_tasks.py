@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._array_api import get_namespace_and_device, is_dask_collection, to_numpy
 from ._losses import get_loss, predicted_labels
+from ._reprs import plain_repr
 
 __all__ = ["ClassificationMixin", "RegressionMixin"]
 
@@ -283,7 +284,7 @@ class ClassificationMixin:
             if self.classes_.shape[0] < 2:
                 raise ValueError(
                     "The number of classes has to be greater than one; got "
-                    f"{self.classes_.shape[0]} class: {self.classes_[0]!r}. "
+                    f"{self.classes_.shape[0]} class: {plain_repr(self.classes_[0])}. "
                     f"{type(self).__name__} needs samples of at least 2 classes."
                 )
         if partial:

@@ -99,8 +99,10 @@ def test_backend_numpy_equals_auto_on_numpy_input(data):
 def test_backend_cupy_without_cupy_says_what_to_install(data, monkeypatch):
     X, y = data
     monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` fail
-    with pytest.raises(ImportError, match=r"pip install 'sk-gradopt\[cupy\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'sk-gradopt\[cupy\]'") as info:
         GradientRegressor(backend="cupy").fit(X, y)
+    # the extra of each CUDA major version: cupy (CUDA 12) and cupy-cuda13
+    assert "'sk-gradopt[cupy-cuda13]' for CUDA 13" in str(info.value)
 
 
 def test_bad_backend_lists_the_choices(data):

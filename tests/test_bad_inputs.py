@@ -17,6 +17,7 @@ only the instance first reported. To add cases, append to :data:`CASES`
 """
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -185,6 +186,99 @@ CASES.append(Case("csv-missing-file", cli("compare", "--csv", "nope.csv", "--tar
                   USAGE, "--csv nope.csv: no such file."))
 CASES.append(Case("csv-is-a-folder", cli("compare", "--csv", ".", "--target", "y"),
                   USAGE, "--csv . is a directory"))
+
+# ------------------------------------------ CSV: two columns with the same name
+# The defect: a --target that two columns carry read the first as the target
+# and made the second a feature (test R^2 0.37 -> 1.0, a leaked target).
+
+for i, (header, target, where) in enumerate([
+    (["a", "y", "b", "y"], "y", "columns 2 and 4"),
+    (["y", "a", "y"], "y", "columns 1 and 3"),
+    (["a", "b", "price", "price"], "price", "columns 3 and 4"),
+    (["t", "a", "t", "b", "t"], "t", "columns 1, 3 and 5"),
+    (["a", " y", "y "], "y", "columns 2 and 3"),  # the same once stripped
+]):
+    rows = numeric_rows(20, len(header), seed=40 + i)
+    first = header.index(target) if target in header else 1
+    for row in rows:  # a copy of the target: the leak
+        for j, name in enumerate(header):
+            if name.strip() == target:
+                row[j] = row[first]
+    command = ("compare", "tune", "lr-find")[i % 3]
+    CASES.append(Case(
+        f"csv-duplicate-target-{i}-{command}",
+        csv(table(header, rows), target=target, command=command), USAGE,
+        f"the header names {where.count(',') + 2} columns {target!r} ({where}, counted from "
+        f"1); the --target would be read from column {where.split()[1].rstrip(',')}",
+    ))
+for i, (header, name, where) in enumerate([
+    (["a", "b", "a", "y"], "a", "columns 1 and 3"),
+    (["y", "x", "x"], "x", "columns 2 and 3"),
+    (["", "", "y"], "", "columns 1 and 2"),  # two unnamed columns
+]):
+    CASES.append(Case(
+        f"csv-duplicate-feature-{i}",
+        csv(table(header, numeric_rows(20, len(header), seed=50 + i))), USAGE,
+        f"the header names 2 columns {name!r} ({where}, counted from 1); the features "
+        "must be told apart by their names. Rename or drop the duplicate column.",
+    ))
+
+# --------------------------- tune: folds that cannot be fitted or scored
+# The defect: scikit-learn's FitFailedWarning (a traceback of some forty
+# lines) and then a one-line error that did not name the cause, a class
+# missing from a training fold.
+
+
+def labelled(counts, seed=0):
+    """CSV rows of 3 random features and a label: ``counts`` rows of each class."""
+    labels = [label for label, n in counts.items() for _ in range(n)]
+    features = numeric_rows(len(labels), 3, seed=seed)
+    return table(["a", "b", "c", "y"], [row + [label] for row, label in zip(features, labels)])
+
+
+# (rows of each class, --cv, --test-size): some training fold holds one class
+for i, (counts, folds, test_size) in enumerate([
+    ({"a": 12, "b": 2}, 3, "0.25"),  # 'b': one training row
+    ({"no": 20, "yes": 2}, 5, "0.25"),
+    ({"0": 9, "1": 1}, 2, "0.1"),
+]):
+    CASES.append(Case(
+        f"csv-tune-single-class-fold-{i}",
+        csv(labelled(counts, seed=i), "--cv", str(folds), "--test-size", test_size,
+            "--search", "random", "--n-iter", "5", command="tune"), USAGE,
+        f"--cv {folds}: the training part of fold",
+    ))
+CASES.append(Case(
+    "csv-tune-fold-message",
+    csv(labelled({"a": 12, "b": 2}), "--search", "random", "--n-iter", "5", command="tune"),
+    USAGE, "holds only class 'a', and a classifier needs two classes: class 'b' has 1 "
+           "training row, fewer than the 3 (stratified) folds, so some folds train without "
+           "it. Give more rows of that class",
+))
+# 20 % held out, stratified: 'a' keeps 2 training rows of 3, 5 of 6
+for i, (counts, folds, fix) in enumerate([({"a": 3, "b": 3}, 3, "has 2. Give --cv 2 or more rows."),
+                                          ({"a": 6, "b": 5, "c": 4}, 6,
+                                           "has 5. Give --cv 5 or fewer, or more rows.")]):
+    CASES.append(Case(
+        f"csv-tune-folds-larger-than-classes-{i}",
+        csv(labelled(counts, seed=10 + i), "--cv", str(folds), "--test-size", "0.2",
+            command="tune"), USAGE,
+        f"--cv {folds}: every class has fewer training rows than the {folds} (stratified) "
+        f"folds; the largest, 'a', {fix}",
+    ))
+# a regression's test folds of one row: no R^2 (was a warning per fit)
+# (rows, --cv, training rows after the default 25 % test part, the fix)
+for n_rows, folds, n_train, fix in [(6, 3, 4, "Give --cv 2 or more rows."),
+                                    (5, 4, 3, "Give more rows."),
+                                    (14, 6, 10, "Give --cv 5 or fewer, or more rows.")]:
+    rows = [row + [f"{k * 1.37:.2f}"] for k, row in enumerate(numeric_rows(n_rows, 2))]
+    CASES.append(Case(
+        f"csv-tune-regression-folds-of-one-row-{n_rows}-{folds}",
+        csv(table(["a", "b", "y"], rows), "--cv", str(folds), "--search", "random",
+            "--n-iter", "5", command="tune"), USAGE,
+        f"--cv {folds}: the {n_train} training rows make test folds of {n_train // folds} "
+        f"row{'s' if n_train // folds != 1 else ''}, and R^2 needs two rows to score. {fix}",
+    ))
 
 # ---------------------------- values too large to standardize (not "contains NaN")
 
@@ -372,6 +466,18 @@ for name, value in [("empty", []), ("zero", [(0,)]), ("negative", [(8, -1)]),
                     ("bool", [(True,)]), ("empty-layer", [()]), ("string", "32")]:
     CASES.append(Case(f"space-hidden-{name}", space("adam", hidden_layer_sizes=value),
                       ValueError, STRUCTURE))
+# NumPy values are shown as plain values (NumPy 2 writes np.float64(2.0))
+for name, call, fragment in [
+    ("learning-rate", space("gd", learning_rate=(np.float64(2), np.float64(1))),
+     "got (2.0, 1.0)."),
+    ("batch-size", space("sgd", batch_size=[np.int64(0), np.int32(8)]), "got [0, 8]."),
+    ("hidden", space("adam", hidden_layer_sizes=[(np.int64(0),)]), "hidden_layer_sizes=[(0,)]"),
+    ("weight-decay", space("all", weight_decay=[np.float32(-0.5)]), "got [-0.5]."),
+    ("warmup", space("all", warmup_steps=np.array([1.5])), "got [1.5]."),
+    ("optimizer", space([np.str_("gd"), np.str_("newton")]), "newton"),
+    ("activation", space("adam", activation=np.str_("gelu")), "activation='gelu'"),
+]:
+    CASES.append(Case(f"space-numpy-{name}", call, ValueError, fragment))
 for name, value in [("unknown", "softplus"), ("empty", []), ("one-bad", ["relu", "gelu"])]:
     CASES.append(Case(f"space-activation-{name}", space("adam", activation=value),
                       ValueError, "activation="))
@@ -458,8 +564,17 @@ def _estimator_cases():
             cases.append((f"{name}-partial-fit-without-classes",
                           fit(Estimator, X, None, method="partial_fit"), ValueError,
                           "classes must be passed on the first call"))
+        # labels and values of NumPy types: the message shows plain values
+        # (NumPy 2 writes np.int64(7), np.str_('a'))
+        if "Classifier" in name:
+            for label, shown in ((np.int64(7), "7"), (np.str_("a"), "'a'"),
+                                 (np.float32(3.0), "3.0"), (np.bool_(True), "True")):
+                cases.append((f"{name}-single-class-{shown}",
+                              fit(Estimator, X, np.full(30, label)), ValueError,
+                              f"got 1 class: {shown}. {name} needs samples of at least 2"))
         if "MLP" in name:
-            for sizes in ((0,), (8, -2), "8,x", (2.5,), ()):
+            for sizes in ((0,), (8, -2), "8,x", (2.5,), (), (True,), True, (np.True_,),
+                          (np.float64(3.0),), (16, False)):
                 cases.append((f"{name}-hidden-{sizes}",
                               fit(Estimator, X, target, hidden_layer_sizes=sizes),
                               (ValueError, TypeError), "hidden_layer_sizes"))
@@ -477,6 +592,12 @@ def _estimator_cases():
 
 for case_id, call, error, fragment in _estimator_cases():
     CASES.append(Case(f"estimator-{case_id}", call, error, fragment))
+
+
+#: What NumPy 2 writes for its scalars and arrays: np.float64(1.0), np.str_('a'),
+#: np.True_, array([1, 2]).
+NUMPY_REPR = re.compile(r"\bnp\.(?:float|u?int|complex|str_|bytes_|bool|datetime|timedelta)"
+                        r"\w*\(|\bnp\.(?:True_|False_)\b|\barray\(")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -499,6 +620,9 @@ def test_bad_input(case, tmp_path, capsys, monkeypatch):
         with pytest.raises(case.error) as info:
             case.call(tmp_path)
         assert case.fragment in str(info.value)
+        err = str(info.value)
+    # values as the user wrote them, not NumPy's reprs (np.float64(1.0), np.str_('a'))
+    assert not NUMPY_REPR.search(err), err
 
 
 def test_the_table_has_a_case_per_family():

@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
-from sklearn.model_selection import ParameterGrid
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -32,7 +33,7 @@ import sk_gradopt.cli
 from sk_gradopt import (OPTIMIZERS, GradientClassifier, GradientMLPRegressor,
                         GradientRegressor, lr_range_test, search_space)
 from sk_gradopt._array_api import import_cupy
-from sk_gradopt.cli import arguments, compare, lr_find, main, tune
+from sk_gradopt.cli import arguments, compare, folds, lr_find, main, tune
 from sk_gradopt.cli.common import CLIError, backend_params
 from sk_gradopt.cli.data import infer_task, load_data
 
@@ -610,6 +611,81 @@ def test_a_failed_search_is_summed_up_in_one_line():
                        "\"x.py\", line 1\nTypeError: the cause\n")
     assert tune._summary(error) == "All the 4 fits failed. ... TypeError: the cause"
     assert tune._summary(ValueError("one line")) == "one line"
+
+
+def _labelled_csv(path, counts, seed=0):
+    """A CSV of 3 random features and a label column ``y``: ``counts`` rows per class."""
+    labels = [label for label, n in counts.items() for _ in range(n)]
+    X = np.random.default_rng(seed).normal(size=(len(labels), 3))
+    rows = [",".join(f"{v:.4f}" for v in x) + f",{label}" for x, label in zip(X, labels)]
+    return _write(path, "\n".join(["a,b,c,y", *rows]) + "\n")
+
+
+@pytest.mark.parametrize("counts, folds, lacking", [
+    ({"a": 8, "b": 8, "c": 2}, 3, ["class 'c' has 1 training row: the training part of fold 1 "]),
+    ({"p": 12, "q": 9, "r": 2, "s": 2}, 5, ["class 'r' has 1 training row: the training part "
+                                            "of fold ", "class 's' has 1 training row"]),
+])
+def test_tune_notes_a_class_that_some_training_folds_lack(tmp_path, capsys, counts, folds,
+                                                          lacking):
+    # the search runs (two classes are left in every training fold); one
+    # note instead of scikit-learn's UserWarning with its file and line
+    path = _labelled_csv(tmp_path / "rare.csv", counts)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result, err = run_json(capsys, "tune", "--csv", path, "--target", "y", "--cv",
+                               str(folds), "--search", "random", "--n-iter", "5",
+                               "--max-iter", "5")
+    assert result["n_splits"] == folds
+    # stratified folds: a class of one training row is missing from one fold
+    notes = [line for line in err.splitlines() if line.startswith("note: class")]
+    assert len(notes) == len(lacking), err
+    for note, fragment in zip(notes, lacking):
+        assert fragment in note, note
+        assert note.endswith("never predicts it. Give more rows of that class."), note
+    assert "Traceback" not in err and "warnings.warn" not in err
+    assert not [w for w in caught if issubclass(w.category, (UserWarning, FitFailedWarning))
+                and "ConvergenceWarning" not in w.category.__name__], caught
+
+
+def test_tune_sums_up_failed_fits_in_one_line(tmp_path, capsys, monkeypatch):
+    # fits that fail for a cause the fold checks cannot see: one line that
+    # names the error, not scikit-learn's FitFailedWarning and its traceback
+    fit = GradientClassifier.fit
+
+    def failing_fit(self, X, y, **kwargs):
+        if self.optimizer == "adam":
+            raise ValueError("adam refused (the cause)")
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(GradientClassifier, "fit", failing_fit)
+    path = _labelled_csv(tmp_path / "ok.csv", {"a": 20, "b": 20})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result, err = run_json(capsys, "tune", "--csv", path, "--target", "y",
+                               "--search", "random", "--n-iter", "8", "--max-iter", "5")
+    assert result["best_params"]["optimizer"] != "adam"  # never a failed candidate
+    (line,) = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert re.search(r"The fits failed with: \d+ fits: ValueError: adam refused \(the cause\)",
+                     line), err
+    assert "never scored: adam" in line
+    assert "Traceback" not in err and len(err.splitlines()) <= 2, err
+    assert not [w for w in caught if issubclass(w.category, FitFailedWarning)]
+
+
+def test_fit_failures_reads_scikit_learns_warning():
+    # a real FitFailedWarning: unstratified folds leave one class in a fold
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    y = np.array([0] * 4 + [1] * 8)
+    search = GridSearchCV(GradientClassifier(max_iter=3), {"alpha": [1e-4, 1e-3]},
+                          cv=KFold(3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    (line,) = folds.fit_failures(caught)
+    assert line.startswith("2 fits: ValueError: The number of classes has to be greater "
+                           "than one; got 1 class"), line
+    assert folds.fit_failures([]) == []
 
 
 # ------------------------------------------------------------ --hidden

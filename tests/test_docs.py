@@ -6,6 +6,7 @@ sphinx-gallery writes the executed gallery into the source tree.
 
 import doctest
 import importlib
+import importlib.util
 import os
 import pkgutil
 import re
@@ -56,12 +57,78 @@ def test_html_builds_without_warnings_and_runs_the_gallery(tree):
     assert (html / "_images" / "sphx_glr_plot_quickstart_001.png").stat().st_size > 10_000
     assert (html / "_images" / "sphx_glr_plot_compare_optimizers_001.png").is_file()
     assert (html / "_images" / "sphx_glr_plot_lr_range_test_001.png").is_file()
+    # every example draws (the linear-versus-MLP search drew nothing)
+    for example in sorted((ROOT / "examples").glob("plot_*.py")):
+        assert (html / "_images" / f"sphx_glr_{example.stem}_001.png").stat().st_size > 10_000
+    # pictures outside the gallery: the index and the quick start's loss curves
+    index = (html / "index.html").read_text(encoding="utf-8")
+    assert 'src="_images/sphx_glr_plot_mlp_optimizers_001.png"' in index
+    page = (html / "quickstart.html").read_text(encoding="utf-8")
+    loss_curves = page[page.index('id="loss-curves"'):]
+    assert 'src="_images/sphx_glr_plot_quickstart_001.png"' in loss_curves
+    # the gallery in reading order, the quick start first (docs/gallery_order.py)
+    gallery = (html / "auto_examples" / "index.html").read_text(encoding="utf-8")
+    shown = list(dict.fromkeys(re.findall(r"sphx_glr_(plot_\w+?)_thumb", gallery)))
+    assert shown[0] == "plot_quickstart"
+    assert shown == sorted(shown, key=lambda name: order_key(f"{name}.py"))
+    # scikit-learn's theme, whose wide column does not cut code lines off
+    assert 'class="bd-' in index and "pydata-sphinx-theme" in index
     # autodoc + numpydoc rendered the API
     api = (html / "api.html").read_text(encoding="utf-8")
     for name in ("GradientRegressor", "GradientClassifier", "LossCurveDisplay",
                  "from_estimators", "make_optimizer", "rmsprop", "adam",
                  "lr_range_test", "LRRangeTestDisplay", "LRRangeTestResult"):
         assert name in api, name
+
+
+def _gallery_order():
+    """docs/gallery_order.py, the sort key of the gallery."""
+    spec = importlib.util.spec_from_file_location("gallery_order",
+                                                  ROOT / "docs" / "gallery_order.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def order_key(filename):
+    gallery_order = _gallery_order()
+    return gallery_order.GalleryOrder(str(ROOT / "examples"))(str(ROOT / "examples" / filename))
+
+
+def test_the_gallery_order_lists_every_example():
+    # an example missing from the order would land after the searches
+    examples = {p.name for p in (ROOT / "examples").glob("plot_*.py")}
+    order = _gallery_order().ORDER
+    assert examples <= set(order), examples - set(order)
+    assert order[0] == "plot_quickstart.py"
+    assert min(examples, key=order_key) == "plot_quickstart.py"
+    assert order_key("plot_new.py") > max(order_key(name) for name in examples)
+
+
+#: Words of the machinery that wrote parts of this project, not of the project.
+NOT_THE_PROJECTS = re.compile(r"\b(sessions?|lent to|workplace|coordinator)\b",
+                              re.IGNORECASE)
+
+
+def test_user_docs_speak_of_the_project_alone():
+    files = [*(ROOT / "docs").glob("*.rst"), ROOT / "README.md",
+             *(ROOT / "examples").glob("*.py"), *(ROOT / "examples").glob("*.rst"),
+             ROOT / "benchmarks" / "README.md"]
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not NOT_THE_PROJECTS.search(line), f"{path.name}:{number}: {line}"
+
+
+def test_install_docs_say_how_to_install_before_a_release():
+    # no package index has sk-gradopt yet: the pages install from a checkout
+    for page in ("index.rst", "install.rst", "gpu.rst", "dask.rst", "cli.rst"):
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        assert not re.search(r'pip install "?sk-gradopt\[', text), page
+    install = (ROOT / "docs" / "install.rst").read_text(encoding="utf-8")
+    assert 'pip install ".[plot]"' in install and "no release" in install
+    for extra in ("cupy-cuda12", "cupy-cuda13"):
+        assert f"``{extra}``" in install
+        assert f".[{extra}]" in (ROOT / "docs" / "gpu.rst").read_text(encoding="utf-8")
 
 
 def test_doctests_of_the_pages_and_api_docstrings(tree):

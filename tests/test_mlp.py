@@ -66,9 +66,8 @@ def test_initial_weights_are_sklearns_bit_for_bit(monkeypatch, task, activation,
     Sklearn = MLPRegressor if task in ("regression", "multioutput") else MLPClassifier
     # Both fits stop right after the initialisation: what is fitted is the start.
     monkeypatch.setattr(Sklearn, "_fit_stochastic", lambda self, *args, **kwargs: None)
-    monkeypatch.setattr(base_module.BaseGradientEstimator, "_train",
-                        staticmethod(lambda data, validation, progress, config, **kwargs:
-                                     progress))
+    monkeypatch.setattr(base_module, "train",
+                        lambda data, validation, progress, config, **kwargs: progress)
     reference = Sklearn(solver="sgd", hidden_layer_sizes=hidden, activation=activation,
                         random_state=3).fit(X, y)
     # early_stopping draws its split from the same generator: after the weights.
@@ -387,11 +386,77 @@ def test_array_api_strict_gives_the_numpy_results(dtype, device, task):
                     reference.predict(X), rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("hidden", [(0,), (5, -1), (2.5,), "wide"])
-def test_bad_hidden_layer_sizes_are_clear_errors(hidden):
+@pytest.mark.parametrize("hidden, shown", [
+    ((0,), "(0,)"), ((5, -1), "(5, -1)"), ((2.5,), "(2.5,)"), ("wide", "'wide'"),
+    # bools are no layer sizes (scikit-learn's MLP raises; this built one unit)
+    ((True,), "(True,)"), (True, "True"), ((8, False), "(8, False)"),
+    ((np.True_,), "(True,)"), ((np.float64(2.0),), "(2.0,)"), ((4, None), "(4, None)"),
+    ("8,True", "'8,True'"), ("8,", "'8,'"), ((), "()"), ([[3]], "[[3]]"),
+])
+@pytest.mark.parametrize("Estimator", [GradientMLPRegressor, GradientMLPClassifier])
+def test_bad_hidden_layer_sizes_are_clear_errors(hidden, shown, Estimator):
+    X, y = _data("regression" if Estimator is GradientMLPRegressor else "binary")
+    with pytest.raises(ValueError, match="hidden_layer_sizes") as info:
+        Estimator(hidden_layer_sizes=hidden).fit(X, y)
+    message = str(info.value)
+    if "positive integers" in message:  # not scikit-learn's InvalidParameterError
+        # the value as the user wrote it, without NumPy reprs such as np.float64(2.0)
+        assert f"got {shown}." in message
+    assert "np." not in message
+    assert not hasattr(Estimator(), "coefs_")
+
+
+@pytest.mark.parametrize("hidden, units", [
+    ((np.int64(3),), [3]), (np.int32(4), [4]), (np.array([3, 2]), [3, 2]),
+    ((np.array(5),), [5]), ("6, 2", [6, 2]), ([np.uint8(2), 7], [2, 7]), (3, [3]),
+])
+def test_hidden_layer_sizes_as_scikit_learns_mlp_takes_them(hidden, units):
     X, y = _data("regression")
-    with pytest.raises((ValueError, TypeError), match="hidden_layer_sizes"):
-        GradientMLPRegressor(hidden_layer_sizes=hidden).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GradientMLPRegressor(hidden_layer_sizes=hidden, max_iter=2).fit(X, y)
+    assert [c.shape[1] for c in ours.coefs_[:-1]] == units
+    if not isinstance(hidden, str):  # "6, 2" is this package's spelling only
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            theirs = MLPRegressor(hidden_layer_sizes=hidden, max_iter=2).fit(X, y)
+        assert [c.shape[1] for c in theirs.coefs_[:-1]] == units
+
+
+@pytest.mark.parametrize("change, fitted", [
+    (dict(hidden_layer_sizes=(8,)), "hidden_layer_sizes=(5,)"),
+    (dict(hidden_layer_sizes=(5, 5)), "hidden_layer_sizes=(5,)"),
+    (dict(hidden_layer_sizes="7"), "hidden_layer_sizes=(5,)"),
+    (dict(activation="tanh"), "activation='relu'"),
+    (dict(activation="identity", hidden_layer_sizes=3),
+     "hidden_layer_sizes=(5,), activation='relu'"),
+])
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_partial_fit_after_set_params_changed_the_network_is_a_clear_error(change, fitted,
+                                                                           task):
+    # it went on training the old network while get_params reported the new one
+    X, y = _data(task)
+    online = _estimator(task)(hidden_layer_sizes=(5,), random_state=0)
+    online.partial_fit(X, y, **_classes(y))
+    coefs, t = [c.copy() for c in online.coefs_], online.t_
+    online.set_params(**change)
+    with pytest.raises(ValueError, match="partial_fit cannot continue") as info:
+        online.partial_fit(X, y)
+    message = str(info.value)
+    assert f"fitted with {fitted}, but set_params has set " in message
+    assert "Call fit to train the new network" in message
+    for a, b in zip(online.coefs_, coefs):  # nothing trained, nothing changed
+        assert_array_equal(a, b)
+    assert online.t_ == t
+    # the same structure in another spelling continues; fit trains the new one
+    online.set_params(hidden_layer_sizes="5", activation="relu").partial_fit(X, y)
+    assert online.t_ > t
+    online.set_params(**change)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        online.set_params(max_iter=2).fit(X, y)
+    online.partial_fit(X, y)  # the new network continues
+    assert [c.shape[1] for c in online.coefs_[:-1]] == online._hidden_layer_sizes()
 
 
 # ------------------------------------------------------------- quality

@@ -125,3 +125,30 @@ def test_missing_matplotlib_says_how_to_install_it(regression_data, monkeypatch)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
     with pytest.raises(ImportError, match=r"pip install sk-gradopt\[plot\]"):
         LossCurveDisplay.from_estimator(reg)
+
+
+@pytest.mark.parametrize("suggestions, title", [  # indices of the suggested rates
+    ([10], "dot: the suggested rate"),
+    ([10, 5, 15], "dots: the suggested rates"),
+    ([None], None),
+    ([None, 3], "dot: the suggested rate"),
+])
+def test_the_range_test_legend_says_what_the_dots_are(suggestions, title):
+    from sk_gradopt import LRRangeTestDisplay
+
+    rates = np.logspace(-3, 1, 20)
+    _, ax = plt.subplots()
+    for i, suggestion in enumerate(suggestions):
+        losses = 1.0 / (1.0 + rates) + 0.01 * i
+        LRRangeTestDisplay(rates, losses, losses, name=f"curve {i}",
+                           suggestion=None if suggestion is None else rates[suggestion],
+                           ).plot(ax=ax)
+    legend = ax.get_legend()
+    # one entry per curve (the dots have none), and a title that explains them
+    assert [t.get_text() for t in legend.get_texts()] == [f"curve {i}" for i in
+                                                          range(len(suggestions))]
+    assert legend.get_title().get_text() == (title or "")
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [line.get_xdata()[0] for line in dots] == [rates[i] for i in suggestions
+                                                      if i is not None]
+    plt.close("all")

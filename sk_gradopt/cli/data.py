@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
+from .._reprs import plain_repr
 from .common import CLIError, optional_import
 
 DATASETS = ("diabetes", "breast_cancer", "digits", "wine", "iris", "synthetic")
@@ -275,6 +276,37 @@ def _target(path, target, cells):
     return cells.to_numpy(dtype=str)
 
 
+def _check_unique(path, header, target):
+    """Refuse a header that names two columns alike.
+
+    Two columns named as ``--target`` would make the second one a feature
+    that holds the target (a perfect, leaked score); two feature columns
+    named alike make every message and result that names a column
+    ambiguous. (The header is read as text, so pandas does not rename a
+    duplicate ``"y"`` to ``"y.1"``.)
+    """
+    seen = {}
+    for j, name in enumerate(header, start=1):
+        seen.setdefault(name, []).append(j)
+    repeated = {name: where for name, where in seen.items() if len(where) > 1}
+    if not repeated:
+        return
+    name = target if target in repeated else next(iter(repeated))
+    where = repeated[name]
+    columns = ", ".join(map(str, where[:-1])) + f" and {where[-1]}"
+    if name == target:
+        others = ", ".join(map(str, where[1:]))
+        why = (f"the --target would be read from column {where[0]}, and column"
+               f"{'s' if len(where) > 2 else ''} {others} would be a feature holding "
+               "the target (a leaked, perfect score)")
+    else:
+        why = "the features must be told apart by their names"
+    raise CLIError(
+        f"--csv {path}: the header names {len(where)} columns {name!r} (columns "
+        f"{columns}, counted from 1); {why}. Rename or drop the duplicate column."
+    )
+
+
 def read_csv(path, target):
     """Features and target column of a CSV table with a header row.
 
@@ -299,9 +331,9 @@ def read_csv(path, target):
     Raises
     ------
     CLIError
-        If the file cannot be read, a row has the wrong number of fields, a
-        feature cell is not a finite number, or a numeric target has a
-        missing or non-finite cell.
+        If the file cannot be read, two columns have the same name, a row
+        has the wrong number of fields, a feature cell is not a finite
+        number, or a numeric target has a missing or non-finite cell.
     """
     text = _read_text(path)
     if not text.strip():
@@ -310,6 +342,7 @@ def read_csv(path, target):
             "and at least one row of data."
         )
     header, body = _cells(path, text)
+    _check_unique(path, header, target)
     if target not in header:
         raise CLIError(
             f"--target {target!r} is not a column of {path}; its columns are "
@@ -433,7 +466,7 @@ def load_data(args, *, scale_X=True):
     if task == "classification" and np.unique(y_train).size < 2:
         raise CLIError(
             f"the training part of {name} has a single class, "
-            f"{np.unique(y_train)[0]!r}: classification needs at least two."
+            f"{plain_repr(np.unique(y_train)[0])}: classification needs at least two."
         )
     _check_scalable(name, X, columns, "Rescale that column (divide it by a power "
                     "of ten) or drop it.")

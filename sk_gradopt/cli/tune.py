@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,6 +25,7 @@ from .._search import search_space
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, model_params,
                      has_module, jsonable, optional_import, score_name)
 from .data import load_data
+from .folds import RARE_CLASS_WARNING, check_folds, fit_failures
 
 #: Candidates of ``random`` and ``bayes`` when ``--n-iter`` is not given.
 DEFAULT_N_ITER = 20
@@ -128,8 +129,16 @@ def progress_bar(search, enabled):
         console.__dict__ = saved
 
 
-def warn_unscored(search, prefix):
+def warn_unscored(search, prefix, causes=()):
     """Print a warning on stderr if some candidates have a NaN score.
+
+    Parameters
+    ----------
+    search : fitted BaseSearchCV
+    prefix : str
+        The estimator's prefix in the parameter names.
+    causes : list of str, default=()
+        The errors of the fits that failed (:func:`.folds.fit_failures`).
 
     Raises
     ------
@@ -139,13 +148,14 @@ def warn_unscored(search, prefix):
     results = search.cv_results_
     scores = np.asarray(results["mean_test_score"], dtype=float)
     unscored = np.isnan(scores)
+    because = f" The fits failed with: {'; '.join(causes)}" if causes else ""
     if not unscored.any():
         return
     if unscored.all():
         raise CLIError(
             f"no candidate of the search got a score: all {scores.size} "
             "cross-validated scores are NaN (the fits failed, or the test folds "
-            "are too small to score). Give more rows or fewer --cv folds."
+            f"are too small to score). Give more rows or fewer --cv folds.{because}"
         )
     optimizers = [str(p[f"{prefix}optimizer"]) for p in results["params"]]
     never = [name for name in OPTIMIZERS
@@ -154,7 +164,7 @@ def warn_unscored(search, prefix):
     print(
         f"warning: {int(unscored.sum())} of {scores.size} candidates got no score "
         "(NaN): their fits failed or their test folds were too small to score"
-        + (f"; never scored: {', '.join(never)}" if never else "") + ".",
+        + (f"; never scored: {', '.join(never)}" if never else "") + f".{because}",
         file=sys.stderr,
     )
 
@@ -190,19 +200,34 @@ def run(args):
     prefix = f"{pipeline.steps[-1][0]}__"
     cv = check_cv(args.cv, data.y_train, classifier=is_classifier(pipeline))
     n_splits = cv.get_n_splits(data.X_train, data.y_train)
+    check_folds(cv, data.X_train, data.y_train, data.task)
     search = make_search(args.search, pipeline, prefix, n_iter=n_iter, cv=cv,
                          n_jobs=args.n_jobs, seed=args.seed, max_iter=args.max_iter)
 
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    # scikit-learn's FitFailedWarning is a traceback of some forty lines: it
+    # is recorded and summed up in one line; the warnings of other kinds are
+    # shown as usual after the search
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitFailedWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", RARE_CLASS_WARNING, UserWarning)  # check_folds
+        warnings.filterwarnings("ignore", "One or more of the .* scores are non-finite",
+                                UserWarning)  # warn_unscored
         try:
             with progress_bar(search, not args.no_progress):
                 search.fit(data.X_train, data.y_train)
+            failed = None
         except ValueError as exc:
-            raise CLIError(f"the search failed on {data.name}: {_summary(exc)}") from None
+            failed = exc
+    for record in caught:
+        if not issubclass(record.category, FitFailedWarning):
+            warnings.showwarning(record.message, record.category, record.filename,
+                                 record.lineno)
+    if failed is not None:
+        raise CLIError(f"the search failed on {data.name}: {_summary(failed)}") from None
     elapsed = time.perf_counter() - start
-    warn_unscored(search, prefix)
+    warn_unscored(search, prefix, fit_failures(caught))
     test_score = float(search.best_estimator_.score(data.X_test, data.y_test))
 
     n_candidates = len(search.cv_results_["params"])
