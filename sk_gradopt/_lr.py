@@ -46,6 +46,9 @@ POINT_SAMPLES = 32
 #: well; below, full-batch steps overshoot; above, few-step fits are slow).
 SUGGESTION_DIVISOR = 7.0
 
+#: Fewer points than this per decade of rates make a curve too coarse to read.
+MIN_POINTS_PER_DECADE = 1.0
+
 #: A dip of the first (skipped) points of the curve below the rest by less
 #: than this factor is noise; by more, the loss rose from the start.
 START_NOISE = 1.25
@@ -156,7 +159,10 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     y : array of shape (n_samples,) or (n_samples, n_targets)
         Targets.
     min_lr, max_lr : float, default=1e-7, 10.0
-        The first and the last learning rate of the ramp.
+        The first and the last learning rate of the ramp, any positive
+        floats (the ramp is computed in log space: ``max_lr / min_lr`` may
+        exceed the largest float). A ramp with fewer than one point per
+        decade warns that it is coarse.
     num_steps : int, default=100
         Learning rates (points of the curve) from ``min_lr`` to ``max_lr``.
     smoothing : float, default=0.9
@@ -216,6 +222,14 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     estimator.set_params(learning_rate=1.0, early_stopping=False, warm_start=False)
     estimator._validate_params()
     ramp = _GeometricRamp(float(min_lr), float(max_lr), num_steps)
+    decades = ramp.log_span / math.log(10.0)
+    if (num_steps - 1) < MIN_POINTS_PER_DECADE * decades:
+        warnings.warn(
+            f"The ramp is coarse: {num_steps} points over {decades:.0f} decades of "
+            f"learning rates (from min_lr={min_lr:g} to max_lr={max_lr:g}), fewer than "
+            f"{MIN_POINTS_PER_DECADE:g} per decade, so the curve and the suggestion are "
+            "rough. Narrow the range or raise num_steps.", UserWarning,
+        )
     X, y, sample_weight = _placed(estimator, X, y, sample_weight)
     with dispatch_for(X), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -236,13 +250,24 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
 
 
 class _GeometricRamp:
-    """``factor(t) = (max_lr / min_lr) ** (t / (num_steps - 1))``: the ramp, as a schedule."""
+    """Rate ``t`` of the ramp, ``min_lr * (max_lr / min_lr) ** (t / (num_steps - 1))``.
+
+    Computed in log space, ``exp(log(min_lr) + t / (num_steps - 1) * log(max_lr /
+    min_lr))``, so that a ratio beyond the floats (``min_lr=1e-320``, or
+    ``max_lr=1e308``) ramps as any other; the ends are ``min_lr`` and
+    ``max_lr`` exactly. A schedule (``factor(t)`` of a base rate of 1).
+    """
 
     def __init__(self, min_lr, max_lr, num_steps):
-        self.min_lr, self.ratio, self.num_steps = min_lr, max_lr / min_lr, num_steps
+        self.min_lr, self.max_lr, self.num_steps = min_lr, max_lr, num_steps
+        self.log_min, self.log_span = math.log(min_lr), math.log(max_lr) - math.log(min_lr)
 
-    def __call__(self, step):
-        return self.min_lr * self.ratio ** (step / (self.num_steps - 1))
+    def __call__(self, t):
+        if t <= 0:
+            return self.min_lr
+        if t >= self.num_steps - 1:
+            return self.max_lr
+        return math.exp(self.log_min + self.log_span * (t / (self.num_steps - 1)))
 
 
 def _clone_final(estimator, X, y):
@@ -374,17 +399,19 @@ def _suggestion(rates, smoothed, skip_start, skip_end, *, stopped_early):
         if smoothed[after] <= START_NOISE * smoothed[lowest]:
             lowest = after
     target = rates[lowest] / SUGGESTION_DIVISOR
-    if target < rates[0] / math.sqrt(rates[1] / rates[0] if len(rates) > 1 else 1.0):
+    log_rates = np.log(rates)
+    half_spacing = (log_rates[1] - log_rates[0]) / 2 if len(rates) > 1 else 0.0
+    if target == 0 or math.log(target) < log_rates[0] - half_spacing:
         warnings.warn(
             f"The loss was lowest at the start of the curve (learning rate "
             f"{rates[lowest]:.3g}): the suggestion, {target:.3g}, lies below min_lr, "
             "where the test did not look. Lower min_lr and look again.", UserWarning,
         )
-        return float(target)
+        return float(target) if target > 0 else float(rates[0])  # (below the floats)
     if lowest == len(smoothed) - 1 and not stopped_early:
         warnings.warn(
             f"The loss was still falling at the end of the ramp (learning rate "
             f"{rates[-1]:.3g}): larger rates may do better than the suggestion. Raise "
             "max_lr to see where the loss turns up.", UserWarning,
         )
-    return float(rates[int(np.argmin(np.abs(np.log(rates) - math.log(target))))])
+    return float(rates[int(np.argmin(np.abs(log_rates - math.log(target))))])

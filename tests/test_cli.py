@@ -753,6 +753,23 @@ def test_lr_find_with_few_points_still_suggests(capsys):
     assert result["results"][0]["suggestion"] in result["results"][0]["learning_rates"]
 
 
+@pytest.mark.parametrize("min_lr, max_lr", [("1e-320", "10"), ("1e-10", "1e308")])
+def test_lr_find_over_a_range_whose_ratio_overflows(capsys, min_lr, max_lr):
+    # max_lr / min_lr is infinite: the ramp is computed in log space, and a
+    # note says the curve is coarse, with the flags to change
+    result, err = run_json(capsys, "lr-find", "--dataset", "diabetes", "--no-plot",
+                           "--optimizer", "sgd", "--min-lr", min_lr, "--max-lr", max_lr)
+    (row,) = result["results"]
+    rates = np.array(row["learning_rates"])
+    assert rates[0] == float(min_lr) and len(rates) > 3 and row["suggestion"] in rates
+    normal = rates[rates >= np.finfo(float).tiny]  # subnormal rates carry fewer bits
+    np.testing.assert_allclose(np.diff(np.log(normal)),
+                               (np.log(float(max_lr)) - np.log(float(min_lr))) / 99,
+                               rtol=1e-9)
+    assert "note: sgd: The ramp is coarse" in err
+    assert "Narrow the range or raise --num-steps." in err
+
+
 def test_lr_find_when_every_first_step_blows_up_no_plot_is_written(tmp_path, capsys,
                                                                    monkeypatch):
     monkeypatch.chdir(tmp_path)

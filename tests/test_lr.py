@@ -506,6 +506,51 @@ def test_a_point_averages_the_losses_of_its_steps(regression):
     assert_allclose(result.losses_, want, rtol=1e-6)
 
 
+@pytest.mark.parametrize("min_lr, max_lr", [
+    (1e-320, 10.0), (5e-324, 1.0), (1e-10, 1e308), (1e-300, 1e300), (1e-200, 1e200),
+])
+def test_a_ramp_whose_ratio_overflows_is_computed_in_log_space(regression, min_lr, max_lr):
+    # max_lr / min_lr is beyond the floats (or close): the rates are still
+    # geometric from min_lr, the curve runs until the loss blows up, and the
+    # advice is that of the same ramp (4 points per decade) over 1e-7 to 10
+    assert not np.isfinite(max_lr / min_lr) or max_lr / min_lr > 1e300
+    X, y = regression
+    reg = GradientRegressor(optimizer="sgd", batch_size=16, random_state=0)
+    num_steps = int(4 * (np.log10(max_lr) - np.log10(min_lr))) + 1  # 4 per decade
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fine enough: no warning
+        result = lr_range_test(reg, X, y, min_lr=min_lr, max_lr=max_lr, num_steps=num_steps)
+    rates = result.learning_rates_
+    assert rates[0] == min_lr and len(rates) > 10 and result.stopped_early_
+    want = (np.log(min_lr) + np.arange(len(rates))
+            * (np.log(max_lr) - np.log(min_lr)) / (num_steps - 1))
+    normal = rates >= np.finfo(float).tiny  # subnormal rates carry fewer bits
+    assert_allclose(np.log(rates[normal]), want[normal], rtol=1e-12, atol=1e-9)
+    assert_allclose(np.log(rates), want, rtol=1e-3, atol=1e-6)
+    usual = lr_range_test(reg, X, y, min_lr=1e-7, max_lr=10.0, num_steps=33)
+    assert result.suggestion_ == pytest.approx(usual.suggestion_, rel=1.0)  # within 2x
+
+
+@pytest.mark.parametrize("min_lr, max_lr, num_steps", [
+    (1e-320, 10.0, 100), (1e-10, 1e308, 300), (1e-3, 1e3, 5),
+])
+def test_a_coarse_ramp_warns(regression, min_lr, max_lr, num_steps):
+    X, y = regression
+    with pytest.warns(UserWarning, match="The ramp is coarse.*Narrow the range or raise "
+                                         "num_steps"):
+        result = lr_range_test(GradientRegressor(optimizer="gd"), X, y, min_lr=min_lr,
+                               max_lr=max_lr, num_steps=num_steps)
+    assert len(result.losses_) > 1 and result.suggestion_ is not None
+
+
+def test_a_fine_ramp_over_the_default_range_does_not_warn(regression):
+    X, y = regression
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(GradientRegressor(optimizer="gd"), X, y, min_lr=1e-7, max_lr=10.0,
+                      num_steps=9)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"min_lr": 1.0, "max_lr": 0.1}, ValueError, "min_lr must be smaller"),
     ({"num_steps": 1}, ValueError, "'num_steps' parameter"),
