@@ -34,7 +34,7 @@ from ._array_api import (
 )
 from ._base import BaseGradientEstimator
 from ._optimizers import namespace
-from ._training import batches, gradient_step
+from ._training import Data, batches, gradient_step
 
 __all__ = ["LRRangeTestResult", "lr_range_test"]
 
@@ -155,7 +155,11 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
         estimator of sk_gradopt, or a Pipeline ending in one (the preceding
         steps are fitted on ``X`` and transform it first). Fitted or not.
     X : array of shape (n_samples, n_features)
-        Training data.
+        Training data: NumPy, another array-API namespace, or Dask arrays
+        chunked by rows (``y`` and ``sample_weight`` too), on which the test
+        runs through the Dask engine of ``fit``: one all-reduce per step for
+        a full batch, one task per visit of a block for mini-batches (drawn
+        within blocks, as ``fit`` draws them).
     y : array of shape (n_samples,) or (n_samples, n_targets)
         Targets.
     min_lr, max_lr : float, default=1e-7, 10.0
@@ -238,9 +242,8 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
             raise ValueError("Every sample weight is 0: there is no loss to follow. "
                              "Give some samples a positive weight.")
         config = replace(plan.config, schedule=ramp, warmup_steps=0, learning_rate=1.0)
-        curve = _Curve(smoothing, stop_factor)
-        _run_ramp(plan.data, plan.progress.params, plan.progress.opt_state, config,
-                  plan.rng, ramp.num_steps, curve)
+        curve = _run_ramp(plan.data, plan.progress.params, plan.progress.opt_state, config,
+                          plan.rng, ramp.num_steps, _Curve(smoothing, stop_factor))
     rates, losses, smoothed = (np.asarray(v, dtype=float)
                                for v in (curve.rates, curve.losses, curve.smoothed))
     suggestion = _suggestion(rates, smoothed, skip_start, skip_end,
@@ -334,43 +337,131 @@ class _Curve:
 
 
 def _run_ramp(data, params, opt_state, config, rng, num_points, curve):
-    """Take the steps of the ramp from ``params``; ``curve`` records the losses.
+    """Take the steps of the ramp from ``params``; return ``curve``, the losses recorded.
+
+    (On a cluster the curve comes back from the workers: the one returned,
+    not the one passed, holds the points.)
 
     Each point of the ramp is ``k`` optimizer steps at its rate, ``k`` the
     batches it takes to see :data:`POINT_SAMPLES` samples (1 from batches of
-    that size up). The loss after a step is the one
+    that size up). The batches are those of ``fit``, epoch after epoch; on
+    Dask arrays, those of the Dask engine (see :func:`_run_ramp_on_dask`).
+    """
+    batch_size = config.batch_size_for(data.n_samples)
+    walk = _Walk(params, opt_state, k=max(1, -(-POINT_SAMPLES // batch_size)),
+                 num_points=num_points, curve=curve)
+    mean_weight = data.weight_sum / data.n_samples
+    if is_dask_collection(data.X):
+        return _run_ramp_on_dask(walk, data, config, rng, batch_size, mean_weight)
+    while not walk.done:  # epochs
+        walk.take(batches(data, batch_size, config.shuffle, rng), config, mean_weight)
+    return walk.curve
+
+
+class _Walk:
+    """Where the ramp stands: parameters, optimizer state, step, curve.
+
+    :meth:`take` steps over batches until they run out or the test is done;
+    it can resume on other batches (the next epoch, the next Dask block).
+    The loss after a step is the one
     :func:`~sk_gradopt._training.gradient_step` measures on its batch before
     the next step (after the last step, a last call measures it): no extra
     pass. The loss of a point is the mean of the losses after its ``k``
-    steps. Returns when the curve stops the test or the ramp ends.
+    steps.
     """
-    xp = namespace(data.X)
-    mean_weight = data.weight_sum / data.n_samples
-    batch_size = config.batch_size_for(data.n_samples)
-    k = max(1, -(-POINT_SAMPLES // batch_size))
-    step, point_sum = 0, 0.0
-    with np.errstate(all="ignore"):
-        while True:  # epochs
-            for batch in batches(data, batch_size, config.shuffle, rng):
+
+    def __init__(self, params, opt_state, *, k, num_points, curve):
+        self.params, self.opt_state, self.k, self.num_points = params, opt_state, k, num_points
+        self.curve, self.step, self.point_sum, self.done = curve, 0, 0.0, False
+
+    def take(self, batches, config, mean_weight):
+        k, num_points = self.k, self.num_points
+        with np.errstate(all="ignore"):
+            for batch in batches:
+                step = self.step
                 lr = config.learning_rate_at(1.0, step=min(step // k, num_points - 1), epoch=0)
-                before = params
-                params, opt_state, batch_loss = gradient_step(
-                    params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
+                before = self.params
+                self.params, self.opt_state, batch_loss = gradient_step(
+                    before, self.opt_state, batch, model=config.model, loss_fn=config.loss_fn,
                     optimizer=config.optimizer, penalty=config.penalty,
                     learning_rate=lr, mean_weight=mean_weight,
                     max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
                 )
-                if step > 0:  # the loss after step - 1
-                    point_sum += (float(xp.sum(batch_loss)) / (batch.X.shape[0] * mean_weight)
-                                  + config.penalty.value(before))
-                    if step % k == 0:  # the last step of point ``step // k - 1``
-                        point = step // k - 1
-                        last = point == num_points - 1
-                        rate = config.learning_rate_at(1.0, step=point, epoch=0)
-                        if not curve.add(rate, point_sum / k, last=last) or last:
-                            return
-                        point_sum = 0.0
-                step += 1
+                self.step += 1
+                if step == 0:  # the loss before any step
+                    continue
+                xp = namespace(batch_loss)
+                self.point_sum += (float(xp.sum(batch_loss)) / (batch.X.shape[0] * mean_weight)
+                                   + config.penalty.value(before))
+                if step % k == 0:  # the loss after the last step of point step // k - 1
+                    point = step // k - 1
+                    last = point == num_points - 1
+                    rate = config.learning_rate_at(1.0, step=point, epoch=0)
+                    if not self.curve.add(rate, self.point_sum / k, last=last) or last:
+                        self.done = True
+                        return self
+                    self.point_sum = 0.0
+        return self
+
+
+def _run_ramp_on_dask(walk, data, config, rng, batch_size, mean_weight):
+    """The ramp on Dask arrays, through the Dask engine: bounded work per step.
+
+    Full batch: every step is one all-reduce of the gradient over the blocks
+    (the model's ``loss_and_grad`` of the engine's full-batch epoch), with
+    the parameters on the client: the numbers of the in-memory test up to
+    the order of the sums. Mini-batches: the blocks are visited as the
+    engine's epochs visit them (in a shuffled order with ``shuffle``), each
+    by one task that walks the ramp over the block's batches where the block
+    lives and hands the walk back. A batch never spans two blocks: with
+    blocks of a multiple of ``batch_size`` rows and ``shuffle=False``, the
+    batches, hence the curve, are those of the in-memory test.
+    """
+    from . import _dask
+
+    blocks = _dask.Blocks.of(data)
+    walk.params, walk.opt_state = _dask._host(walk.params), _dask._host(walk.opt_state)
+    if batch_size >= data.n_samples:
+        model = config.model._replace(
+            loss_and_grad=_dask._AllReduced(blocks, config.model.loss_and_grad))
+        walk.take(_repeat(data, walk), replace(config, model=model), mean_weight)
+        return walk.curve
+    n_blocks = len(blocks)
+    while not walk.done:  # epochs
+        if config.shuffle:
+            order = rng.permutation(n_blocks).tolist()
+            seeds = rng.randint(np.iinfo(np.int32).max, size=n_blocks).tolist()
+        else:
+            order, seeds = range(n_blocks), [0] * n_blocks
+        for i, seed in zip(order, seeds):
+            if blocks.rows[i] == 0:  # (a block left empty by a selection)
+                continue
+            args = (walk, config, seed, batch_size, mean_weight)
+            (walk,) = _dask._compute(*blocks.tasks(_walk_block, args, [i]))
+            if walk.done:
+                break
+    return walk.curve
+
+
+def _repeat(data, walk):
+    """``data`` as the batch of every step, until the walk is done."""
+    while not walk.done:
+        yield data
+
+
+def _walk_block(Xb, Yb, swb, args):
+    """The walk over the batches of one Dask block, on its worker; back with NumPy leaves."""
+    from . import _dask
+
+    walk, config, seed, batch_size, mean_weight = args
+    Yb, swb = _dask._like(Xb, Yb, swb)
+    block = Data(Xb, Yb, swb, None)
+    walk.params, walk.opt_state = (_dask._to_block(walk.params, Xb),
+                                   _dask._to_block(walk.opt_state, Xb))
+    walk.take(batches(block, batch_size, config.shuffle, np.random.RandomState(seed)),
+              config, mean_weight)
+    walk.params, walk.opt_state = _dask._host(walk.params), _dask._host(walk.opt_state)
+    return walk
 
 
 def _suggestion(rates, smoothed, skip_start, skip_end, *, stopped_early):

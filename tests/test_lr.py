@@ -569,6 +569,76 @@ def test_other_estimators_are_rejected(regression):
         lr_range_test(make_pipeline(StandardScaler(), LinearRegression()), X, y)
 
 
+# ------------------------------------------------------------------ dask
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _dask_case(name):
+    X, y = make_classification(n_samples=240, n_features=5, random_state=3)
+    sw = np.random.default_rng(3).uniform(0.5, 2.0, 240)
+    Xr, yr = make_regression(n_samples=240, n_features=5, noise=10.0, random_state=4)
+    yr = yr / yr.std()
+    cases = {  # estimator, X, y, sample_weight, rows per block
+        "gd": (GradientRegressor(optimizer="gd"), Xr, yr, None, 70),
+        "sgd-b8": (GradientRegressor(optimizer="sgd", batch_size=8, shuffle=False),
+                   Xr, yr, None, 40),
+        "momentum-b1": (GradientRegressor(optimizer="momentum", batch_size=1, shuffle=False),
+                        Xr, yr, None, 60),
+        "adam-b20-weighted": (GradientClassifier(optimizer="adam", batch_size=20,
+                                                 shuffle=False), X, y, sw, 80),
+        "rmsprop-gd-classes": (GradientClassifier(optimizer="gd", max_grad_norm=1.0),
+                               X, np.array(["no", "yes"], dtype=object)[y], sw, 50),
+    }
+    return cases[name]
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd-b8", "momentum-b1", "adam-b20-weighted",
+                                  "rmsprop-gd-classes"])
+def test_range_test_on_dask_equals_in_memory(dask_client, name):
+    da = pytest.importorskip("dask.array")
+    est, X, y, sw, rows = _dask_case(name)
+    ref = lr_range_test(est, X, y, sample_weight=sw, random_state=0, num_steps=30,
+                        skip_start=3)
+    chunked = [None if a is None else da.from_array(a, chunks=rows if a.ndim == 1 else (rows, -1))
+               for a in (X, y, sw)]
+    got = lr_range_test(est, *chunked[:2], sample_weight=chunked[2], random_state=0,
+                        num_steps=30, skip_start=3)
+    assert_allclose(got.learning_rates_, ref.learning_rates_, rtol=1e-14)
+    assert_allclose(got.losses_, ref.losses_, rtol=1e-9)
+    assert_allclose(got.smoothed_losses_, ref.smoothed_losses_, rtol=1e-9)
+    assert got.suggestion_ == ref.suggestion_ and got.stopped_early_ == ref.stopped_early_
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd-b8"])
+def test_range_test_on_dask_does_bounded_work_per_step(dask_client, name, monkeypatch):
+    # every compute of the test has a graph of the same size, however many
+    # steps came before (the lazy path's graphs grew with every step)
+    da = pytest.importorskip("dask.array")
+    from sk_gradopt import _dask
+
+    sizes = []
+    compute = _dask._compute
+
+    def recording(*values):
+        sizes.append(sum(len(v.__dask_graph__()) for v in values))
+        return compute(*values)
+
+    monkeypatch.setattr(_dask, "_compute", recording)
+    est, X, y, _, rows = _dask_case(name)
+    Xd, yd = da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=rows)
+    result = lr_range_test(est, Xd, yd, num_steps=24, stop_factor=None, random_state=0)
+    steps = sizes[-len(result.losses_) // 2:]  # the computes of the second half
+    assert len(sizes) >= len(result.losses_) // 2 and len(set(steps)) == 1
+
+
 # ---------------------------------------------------------------- display
 
 def test_display_draws_the_curve_on_a_log_axis(regression):
