@@ -218,6 +218,46 @@ def test_partial_fit_keeps_the_rate_of_its_first_call(regression):
     assert reg.learning_rate_ == first
 
 
+@pytest.mark.parametrize("optimizer, scale", [("sgd", 1.0), ("gd", 1.0), ("momentum", 0.5)])
+@pytest.mark.parametrize("how", ["zero class weight", "weights that cancel"])
+def test_partial_fit_auto_waits_for_data_that_carries_weight(binary, optimizer, scale, how):
+    # A first batch that weighs nothing has no 1/L: "auto" is computed on the
+    # first batch that carries weight, and the stream then trains.
+    X, y = binary
+    rng = np.random.default_rng(0)
+    class_weight = {0: 0.0, 1: 2.0}
+    zeros = np.flatnonzero(y == 0)[:25]
+    if how == "zero class weight":  # only rows of the class that weighs 0
+        first, first_sw = zeros, None
+    else:  # both classes; the rows of class 1 have sample weight 0
+        first = np.concatenate([zeros[:10], np.flatnonzero(y == 1)[:10]])
+        first_sw = np.where(y[first] == 1, 0.0, 1.0)
+    rest = np.setdiff1d(np.arange(len(y)), first)
+    rest = rest[rng.permutation(len(rest))]
+    clf = GradientClassifier(optimizer=optimizer, momentum=0.5, learning_rate="auto",
+                             class_weight=class_weight, random_state=0)
+    clf.partial_fit(X[first], y[first], classes=[0, 1], sample_weight=first_sw)
+    assert not hasattr(clf, "learning_rate_") and clf.t_ == 0
+    assert_array_equal(clf.coef_, 0.0)
+    second = rest[:40]
+    sw = np.array([class_weight[c] for c in y[second]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # no divergence
+        clf.partial_fit(X[second], y[second])
+        L = 0.25 * gram_lambda_max(X[second], sw) + clf.alpha
+        assert_allclose(clf.learning_rate_, scale / L, rtol=1e-12)
+        for start in range(40, len(rest), 40):
+            clf.partial_fit(X[rest[start:start + 40]], y[rest[start:start + 40]])
+    # the weightless first batch was a no-op: the stream without it is the same
+    ref = GradientClassifier(optimizer=optimizer, momentum=0.5, learning_rate="auto",
+                             class_weight=class_weight, random_state=0)
+    for start in range(0, len(rest), 40):
+        ref.partial_fit(X[rest[start:start + 40]], y[rest[start:start + 40]], classes=[0, 1])
+    assert ref.learning_rate_ == clf.learning_rate_
+    assert_allclose(clf.coef_, ref.coef_, rtol=1e-12)
+    assert np.all(np.isfinite(clf.coef_)) and clf.predict_proba(X)[:, 1].mean() > 0.6
+
+
 @pytest.mark.parametrize("loss", ["epsilon_insensitive"])
 def test_auto_with_a_non_smooth_loss_says_why(regression, loss):
     X, y = regression
