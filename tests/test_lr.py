@@ -290,6 +290,35 @@ def test_auto_equals_on_array_api_strict(binary):
     assert_allclose(clf.learning_rate_, ref.learning_rate_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e160), (np.float64, 1e250),
+                                          (np.float32, 1e20), (np.float32, 1e30)])
+@pytest.mark.parametrize("n_features", [4, 300])  # eigvalsh, and power iteration
+@pytest.mark.parametrize("Estimator", [GradientRegressor, GradientClassifier])
+def test_auto_on_a_gram_matrix_beyond_the_floats_says_scale_the_features(
+        Estimator, n_features, dtype, scale):
+    rng = np.random.default_rng(n_features)
+    X = (rng.standard_normal((40, n_features)) * scale).astype(dtype)
+    y = np.arange(40) % 2
+    est = Estimator(optimizer="sgd", learning_rate="auto")
+    with pytest.raises(ValueError, match=rf"not finite: the values are too large for "
+                                         rf"{np.dtype(dtype).name} \(largest \|X\| = .*\)\. "
+                                         r"Scale the features"):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")  # a failed fit leaves the estimator unfitted
+    with pytest.raises(ValueError, match="largest sample weight = 3"):
+        lambda_max(X, np.full(40, 3.0, dtype=dtype), exact=n_features < 100)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("exact", [True, False])
+def test_lambda_max_of_large_but_finite_values(dtype, exact):
+    # |X| ~ 1e9: X^T X fits in float32, ||u||^2 of the power iteration would
+    # not; both ways give the float64 eigenvalue
+    X = np.random.default_rng(1).standard_normal((60, 8)) * 1e9
+    got = lambda_max(X.astype(dtype), exact=exact)
+    assert_allclose(got, gram_lambda_max(X), rtol=1e-3 if exact else 2e-2)
+
+
 def test_bad_learning_rate_string_is_rejected(regression):
     X, y = regression
     with pytest.raises(ValueError, match="'learning_rate' parameter"):
