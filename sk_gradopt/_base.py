@@ -14,6 +14,7 @@ bound) and the targets (``_encode_targets``, ``_loss_function``).
 """
 
 import copy
+import math
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
@@ -270,7 +271,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             callbacks=callbacks, compiled=compiled,
         )
         self._set_progress(progress)
-        self.learning_rate_ = plan.config.learning_rate
+        if plan.learning_rate is not None:
+            self.learning_rate_ = plan.learning_rate
         if callbacks is not None:
             callbacks.end(callbacks.context, progress.params)
         return self
@@ -330,7 +332,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
         if first_call:
             self._rng = check_random_state(self.random_state)
-        config = self._training_config(self._base_learning_rate(data, first_call))
+        learning_rate = self._base_learning_rate(data, first_call)
+        # (None: "auto" waits for data that carries weight; nothing trains until then)
+        config = self._training_config(math.nan if learning_rate is None else learning_rate)
         early_stopping = self.early_stopping and not partial
         if first_call:
             # The model's random draws (an MLP's weights) come first, as in sklearn.
@@ -342,21 +346,26 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         if early_stopping:
             data, validation = self._split(data, stratify, self._rng, xp, device)
         return FitPlan(data, validation, progress, config, self._rng, zero_init,
-                       1 if partial else self.max_iter, (X, y, sample_weight))
+                       1 if partial else self.max_iter, (X, y, sample_weight), learning_rate)
 
     def _base_learning_rate(self, data, first_call):
         """The base learning rate: ``learning_rate``, or what ``"auto"`` is on ``data``.
 
         ``"auto"`` is ``1e-3`` for ``"rmsprop"`` and ``"adam"``, and ``1 / L``
         (``_inverse_lipschitz``) for the others, times ``1 - momentum`` for
-        ``"momentum"``. ``partial_fit`` keeps the value of its first call.
+        ``"momentum"``. ``partial_fit`` keeps the value of the first call
+        whose data carries weight: on data that weighs nothing (zero class
+        weights) 1 / L has nothing to measure, and the value is None (that
+        call trains nothing; a later one computes it).
         """
         if not isinstance(self.learning_rate, str):
             return float(self.learning_rate)
-        if not first_call:
+        if not first_call and hasattr(self, "learning_rate_"):
             return self.learning_rate_
         if self.optimizer in ("rmsprop", "adam"):
             return ADAPTIVE_AUTO_LEARNING_RATE
+        if not data.weight_sum > 0:
+            return None
         rate = self._inverse_lipschitz(data)
         if self.optimizer == "momentum":
             rate *= 1.0 - float(self.momentum)
@@ -565,3 +574,4 @@ class FitPlan(NamedTuple):
     zero_init: bool  # whether progress.params is the zero model
     n_epochs: int  # max_iter for fit, 1 for partial_fit
     inputs: tuple  # the validated (X, y, sample_weight), for the callbacks
+    learning_rate: Any  # the base rate (config's), None while "auto" waits for weight

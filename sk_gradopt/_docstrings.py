@@ -132,7 +132,8 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
 FITTED_ATTRIBUTES = """\
 learning_rate_ : float
         The base learning rate used: ``learning_rate``, or its value for
-        ``"auto"`` (computed by ``fit`` and by the first ``partial_fit``).
+        ``"auto"`` (computed by ``fit``, and by the first ``partial_fit``
+        call whose data carries weight: not set before it).
 
     n_iter_ : int
         Epochs run by the last ``fit`` (cumulated over ``partial_fit`` calls).

@@ -21,8 +21,7 @@ import math
 import numpy as np
 from array_api_compat import device as array_device
 
-from ._array_api import to_numpy
-from ._array_api import namespace
+from ._array_api import namespace, to_numpy
 
 __all__ = [
     "ADAPTIVE_AUTO_LEARNING_RATE",
@@ -151,24 +150,35 @@ def _gram_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept):
     With sample weights, the weighted rows are formed a block at a time
     (about ``GRAM_BLOCK_BYTES``), never a weighted copy of X.
     """
-    if sample_weight is None:
-        gram, column_sums = X.T @ X, xp.sum(X, axis=0)
-    else:
-        n_samples, n_features = X.shape
-        rows = max(1, GRAM_BLOCK_BYTES // (8 * n_features))
-        gram, column_sums = 0.0, 0.0
-        for start in range(0, n_samples, rows):
-            stop = min(start + rows, n_samples)  # no out-of-bounds slices
-            block = X[start:stop, ...]
-            weighted = block * sample_weight[start:stop, None]
-            gram = gram + block.T @ weighted
-            column_sums = column_sums + xp.sum(weighted, axis=0)
+    with np.errstate(all="ignore"):  # an overflow is reported below
+        if sample_weight is None:
+            gram, column_sums = X.T @ X, xp.sum(X, axis=0)
+        else:
+            n_samples, n_features = X.shape
+            rows = max(1, GRAM_BLOCK_BYTES // (8 * n_features))
+            gram, column_sums = 0.0, 0.0
+            for start in range(0, n_samples, rows):
+                stop = min(start + rows, n_samples)  # no out-of-bounds slices
+                block = X[start:stop, ...]
+                weighted = block * sample_weight[start:stop, None]
+                gram = gram + block.T @ weighted
+                column_sums = column_sums + xp.sum(weighted, axis=0)
     gram = to_numpy(gram).astype(np.float64)
     if fit_intercept:
         column_sums = to_numpy(column_sums).astype(np.float64)
         gram = np.block([[gram, column_sums[:, None]],
                          [column_sums[None, :], np.array([[weight_sum]])]])
-    return float(np.linalg.eigvalsh(gram / weight_sum)[-1])
+    with np.errstate(all="ignore"):
+        gram = gram / weight_sum
+    if not np.all(np.isfinite(gram)):
+        raise _too_large(xp, X, sample_weight)
+    try:
+        value = float(np.linalg.eigvalsh(gram)[-1])
+    except np.linalg.LinAlgError:  # (entries near the largest float)
+        value = math.inf
+    if not math.isfinite(value):
+        raise _too_large(xp, X, sample_weight)
+    return value
 
 
 def _power_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept, tol, max_iter):
@@ -182,24 +192,35 @@ def _power_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept, tol, max_
     start = np.random.default_rng(0).standard_normal(X.shape[1] + 1)
     u = xp.asarray(start[:-1], dtype=X.dtype, device=array_device(X))
     b = float(start[-1]) if fit_intercept else 0.0
-    norm = math.sqrt(float(xp.sum(u * u)) + b * b)
+    norm = _norm(xp, u, b)
     u, b = u / norm, b / norm
     estimate = 0.0
-    for n_iter in range(1, max_iter + 1):
-        z = X @ u
-        if fit_intercept:
-            z = z + b
-        if sample_weight is not None:
-            z = z * sample_weight
-        u = (X.T @ z) / weight_sum
-        b = float(xp.sum(z)) / weight_sum if fit_intercept else 0.0
-        previous, estimate = estimate, math.sqrt(float(xp.sum(u * u)) + b * b)
-        if estimate == 0.0:
-            break
-        u, b = u / estimate, b / estimate
-        if abs(estimate - previous) <= tol * estimate:
-            break
+    with np.errstate(all="ignore"):  # an overflow is reported below
+        for n_iter in range(1, max_iter + 1):
+            z = X @ u
+            if fit_intercept:
+                z = z + b
+            if sample_weight is not None:
+                z = z * sample_weight
+            u = (X.T @ z) / weight_sum
+            b = float(xp.sum(z)) / weight_sum if fit_intercept else 0.0
+            previous, estimate = estimate, _norm(xp, u, b)
+            if not math.isfinite(estimate):
+                raise _too_large(xp, X, sample_weight)
+            if estimate == 0.0:
+                break
+            u, b = u / estimate, b / estimate
+            if abs(estimate - previous) <= tol * estimate:
+                break
     return estimate, n_iter
+
+
+def _norm(xp, u, b):
+    """``sqrt(||u||^2 + b^2)`` without overflowing where the norm itself is a float."""
+    scale = max(float(xp.max(xp.abs(u))), abs(b))
+    if scale == 0.0 or not math.isfinite(scale):
+        return scale
+    return scale * math.sqrt(float(xp.sum((u / scale) ** 2)) + (b / scale) ** 2)
 
 
 def lipschitz_constant(X, sample_weight=None, *, curvature, l2=0.0, fit_intercept=True,
@@ -233,3 +254,18 @@ def lipschitz_constant(X, sample_weight=None, *, curvature, l2=0.0, fit_intercep
     """
     return curvature * lambda_max(X, sample_weight, fit_intercept=fit_intercept,
                                   exact=exact) + l2
+
+
+def _too_large(xp, X, sample_weight):
+    """The error for a Gram matrix beyond the floats: the values are too large."""
+    with np.errstate(all="ignore"):
+        largest_x = float(xp.max(xp.abs(X)))
+        weights = ""
+        if sample_weight is not None:
+            weights = f", largest sample weight = {float(xp.max(sample_weight)):.3g}"
+    return ValueError(
+        "learning_rate='auto' needs the largest eigenvalue of X^T X / n, which is not "
+        f"finite: the values are too large for {X.dtype} (largest |X| = {largest_x:.3g}"
+        f"{weights}). Scale the features (e.g. StandardScaler in a Pipeline), or pass "
+        "a number as learning_rate."
+    )

@@ -2,6 +2,7 @@
 
 import pickle
 import warnings
+from functools import partial
 
 import array_api_strict as xps
 import matplotlib
@@ -13,6 +14,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -216,6 +218,46 @@ def test_partial_fit_keeps_the_rate_of_its_first_call(regression):
     assert reg.learning_rate_ == first
 
 
+@pytest.mark.parametrize("optimizer, scale", [("sgd", 1.0), ("gd", 1.0), ("momentum", 0.5)])
+@pytest.mark.parametrize("how", ["zero class weight", "weights that cancel"])
+def test_partial_fit_auto_waits_for_data_that_carries_weight(binary, optimizer, scale, how):
+    # A first batch that weighs nothing has no 1/L: "auto" is computed on the
+    # first batch that carries weight, and the stream then trains.
+    X, y = binary
+    rng = np.random.default_rng(0)
+    class_weight = {0: 0.0, 1: 2.0}
+    zeros = np.flatnonzero(y == 0)[:25]
+    if how == "zero class weight":  # only rows of the class that weighs 0
+        first, first_sw = zeros, None
+    else:  # both classes; the rows of class 1 have sample weight 0
+        first = np.concatenate([zeros[:10], np.flatnonzero(y == 1)[:10]])
+        first_sw = np.where(y[first] == 1, 0.0, 1.0)
+    rest = np.setdiff1d(np.arange(len(y)), first)
+    rest = rest[rng.permutation(len(rest))]
+    clf = GradientClassifier(optimizer=optimizer, momentum=0.5, learning_rate="auto",
+                             class_weight=class_weight, random_state=0)
+    clf.partial_fit(X[first], y[first], classes=[0, 1], sample_weight=first_sw)
+    assert not hasattr(clf, "learning_rate_") and clf.t_ == 0
+    assert_array_equal(clf.coef_, 0.0)
+    second = rest[:40]
+    sw = np.array([class_weight[c] for c in y[second]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # no divergence
+        clf.partial_fit(X[second], y[second])
+        L = 0.25 * gram_lambda_max(X[second], sw) + clf.alpha
+        assert_allclose(clf.learning_rate_, scale / L, rtol=1e-12)
+        for start in range(40, len(rest), 40):
+            clf.partial_fit(X[rest[start:start + 40]], y[rest[start:start + 40]])
+    # the weightless first batch was a no-op: the stream without it is the same
+    ref = GradientClassifier(optimizer=optimizer, momentum=0.5, learning_rate="auto",
+                             class_weight=class_weight, random_state=0)
+    for start in range(0, len(rest), 40):
+        ref.partial_fit(X[rest[start:start + 40]], y[rest[start:start + 40]], classes=[0, 1])
+    assert ref.learning_rate_ == clf.learning_rate_
+    assert_allclose(clf.coef_, ref.coef_, rtol=1e-12)
+    assert np.all(np.isfinite(clf.coef_)) and clf.predict_proba(X)[:, 1].mean() > 0.6
+
+
 @pytest.mark.parametrize("loss", ["epsilon_insensitive"])
 def test_auto_with_a_non_smooth_loss_says_why(regression, loss):
     X, y = regression
@@ -246,6 +288,35 @@ def test_auto_equals_on_array_api_strict(binary):
         clf = GradientClassifier(**params).fit(xps.asarray(X, device=DEVICE),
                                                xps.asarray(y, device=DEVICE))
     assert_allclose(clf.learning_rate_, ref.learning_rate_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e160), (np.float64, 1e250),
+                                          (np.float32, 1e20), (np.float32, 1e30)])
+@pytest.mark.parametrize("n_features", [4, 300])  # eigvalsh, and power iteration
+@pytest.mark.parametrize("Estimator", [GradientRegressor, GradientClassifier])
+def test_auto_on_a_gram_matrix_beyond_the_floats_says_scale_the_features(
+        Estimator, n_features, dtype, scale):
+    rng = np.random.default_rng(n_features)
+    X = (rng.standard_normal((40, n_features)) * scale).astype(dtype)
+    y = np.arange(40) % 2
+    est = Estimator(optimizer="sgd", learning_rate="auto")
+    with pytest.raises(ValueError, match=rf"not finite: the values are too large for "
+                                         rf"{np.dtype(dtype).name} \(largest \|X\| = .*\)\. "
+                                         r"Scale the features"):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")  # a failed fit leaves the estimator unfitted
+    with pytest.raises(ValueError, match="largest sample weight = 3"):
+        lambda_max(X, np.full(40, 3.0, dtype=dtype), exact=n_features < 100)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("exact", [True, False])
+def test_lambda_max_of_large_but_finite_values(dtype, exact):
+    # |X| ~ 1e9: X^T X fits in float32, ||u||^2 of the power iteration would
+    # not; both ways give the float64 eigenvalue
+    X = np.random.default_rng(1).standard_normal((60, 8)) * 1e9
+    got = lambda_max(X.astype(dtype), exact=exact)
+    assert_allclose(got, gram_lambda_max(X), rtol=1e-3 if exact else 2e-2)
 
 
 def test_bad_learning_rate_string_is_rejected(regression):
@@ -293,26 +364,37 @@ def test_smoothing_is_the_debiased_moving_average(regression):
                        result.losses_)
 
 
-def test_suggestion_is_the_steepest_fall_after_the_skipped_points(regression):
+def nearest_rate(rates, target):
+    return rates[np.argmin(np.abs(np.log(rates) - np.log(target)))]
+
+
+def test_suggestion_is_the_rate_of_the_lowest_point_over_the_divisor(regression):
     X, y = regression
     result = lr_range_test(GradientRegressor(optimizer="gd", penalty=None), X, y,
                            skip_start=7, skip_end=3)
     smoothed, rates = result.smoothed_losses_, result.learning_rates_
-    stop = 7 + 1 + np.argmin(smoothed[7:len(smoothed) - 3])  # up to the lowest point
-    slopes = np.gradient(smoothed[7:stop], np.log(rates[7:stop]))
-    assert result.suggestion_ == rates[7:stop][np.argmin(slopes)]
+    lowest = 7 + np.argmin(smoothed[7:len(smoothed) - 3])
+    assert result.suggestion_ == nearest_rate(rates, rates[lowest] / 7)
 
 
-def test_a_fall_after_the_lowest_point_is_not_suggested():
-    # falls to 0.2 at index 20, spikes, falls steeply again from the spike:
-    # the steepest fall before the lowest point is suggested.
+def test_the_suggestion_follows_the_lowest_point_not_a_later_fall():
+    # falls to 0.2 at index 20, spikes, falls steeply from the spike, then
+    # rises: the suggestion is a seventh of the rate of index 20.
     from sk_gradopt._lr import _suggestion
 
     rates = np.logspace(-4, 1, 40)
     curve = np.concatenate([np.linspace(1.0, 0.2, 21), [0.9, 0.3, 0.25], np.linspace(0.3, 2, 16)])
-    curve[12] -= 0.05  # the steepest fall before the minimum is around index 11-12
-    assert rates[21 + 1] != _suggestion(rates, curve, 5, 2)
-    assert _suggestion(rates, curve, 5, 2) in (rates[11], rates[13])
+    got = _suggestion(rates, curve, 5, 2, stopped_early=True)
+    assert got == nearest_rate(rates, rates[20] / 7)
+    # a dip of the skipped first points by less than 25% is noise ...
+    curve[1] = 0.17
+    assert _suggestion(rates, curve, 5, 2, stopped_early=True) == got
+    # ... by more, the loss rose from the start: the whole curve counts
+    curve[1] = 0.15
+    with pytest.warns(UserWarning, match="below min_lr.*Lower min_lr"):
+        assert _suggestion(rates, curve, 5, 2, stopped_early=True) == rates[1] / 7
+    with pytest.warns(UserWarning, match="below min_lr"):
+        assert _suggestion(rates, curve, 0, 2, stopped_early=True) == rates[1] / 7
 
 
 def test_stops_once_the_loss_exceeds_the_factor_of_the_best(regression):
@@ -328,7 +410,7 @@ def test_stops_once_the_loss_exceeds_the_factor_of_the_best(regression):
 
 def test_a_non_finite_loss_stops_the_test(regression):
     X, y = regression
-    with pytest.warns(UserWarning, match="too few to suggest"):
+    with pytest.warns(UserWarning, match="below min_lr.*Lower min_lr"):
         result = lr_range_test(GradientRegressor(optimizer="gd"), X * 1e3, y, min_lr=1.0,
                                max_lr=1e10, num_steps=40, stop_factor=None)
     assert result.stopped_early_ and np.all(np.isfinite(result.losses_))
@@ -404,11 +486,138 @@ def test_sample_weights_and_class_weights_count(binary):
     assert_allclose(weighted.losses_, balanced.losses_, rtol=1e-12)
 
 
-def test_too_few_points_warn_and_suggest_nothing(regression):
+def test_a_short_curve_still_suggests(regression):
     X, y = regression
-    with pytest.warns(UserWarning, match="too few to suggest"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         result = lr_range_test(GradientRegressor(optimizer="gd"), X, y, num_steps=12)
-    assert result.suggestion_ is None
+    rates, smoothed = result.learning_rates_, result.smoothed_losses_
+    assert len(rates) < 10 + 5  # fewer points than skipped: the whole curve counts
+    assert result.suggestion_ == nearest_rate(rates, rates[np.argmin(smoothed)] / 7)
+
+
+def test_no_point_no_suggestion(regression):
+    X, y = regression
+    with pytest.warns(UserWarning, match="no point.*Lower min_lr"):
+        result = lr_range_test(GradientRegressor(optimizer="gd"), X * 1e150, y,
+                               min_lr=1e100, max_lr=1e200)
+    assert len(result.losses_) == 0 and result.suggestion_ is None
+
+
+def objective_after(make, X, y, learning_rate):
+    """The training objective (no penalty) after a 20-epoch fit at ``learning_rate``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = make(learning_rate=learning_rate).fit(X, y)
+    if isinstance(est, GradientClassifier):
+        return log_loss(y, est.predict_proba(X))
+    return 0.5 * np.mean((est.predict(X) - y) ** 2)
+
+
+def _noisy_regression(seed):
+    X, y = make_regression(n_samples=160, n_features=6, noise=15.0, random_state=seed)
+    return StandardScaler().fit_transform(X), y / y.std()
+
+
+def _badly_scaled_classification(seed):
+    X, y = make_classification(n_samples=160, n_features=5, flip_y=0.1, random_state=seed)
+    return X * np.logspace(-1, 1, 5) + 1.0, y
+
+
+@pytest.mark.parametrize("data, make", [
+    (lambda: _noisy_regression(0), partial(GradientRegressor, optimizer="sgd", batch_size=8)),
+    (lambda: _noisy_regression(1), partial(GradientRegressor, optimizer="gd")),
+    (lambda: _noisy_regression(2), partial(GradientRegressor, optimizer="momentum",
+                                           batch_size=1)),
+    (lambda: _badly_scaled_classification(0), partial(GradientClassifier, optimizer="adam",
+                                                      batch_size=16)),
+    (lambda: _badly_scaled_classification(1), partial(GradientClassifier, optimizer="rmsprop",
+                                                      batch_size=32)),
+])
+def test_a_fit_at_the_suggestion_is_near_the_best_of_a_grid(data, make):
+    # The independent reference: 20-epoch fits at 13 rates, a half-decade apart.
+    X, y = data()
+    make = partial(make, penalty=None, max_iter=20, tol=None, random_state=0)
+    grid = [objective_after(make, X, y, lr) for lr in np.logspace(-5, 1, 13)]
+    suggestion = lr_range_test(make(), X, y).suggestion_
+    assert objective_after(make, X, y, suggestion) <= 2.0 * min(grid)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("Estimator", [GradientRegressor, GradientClassifier])
+def test_batch_size_one_gives_a_suggestion(Estimator, seed):
+    # single-sample losses vary by orders of magnitude: each point of the curve
+    # averages 32 of them, and the test runs on to where the loss blows up
+    if Estimator is GradientRegressor:
+        X, y = _noisy_regression(seed)
+    else:
+        X, y = _badly_scaled_classification(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about
+        result = lr_range_test(Estimator(optimizer="sgd", batch_size=1), X, y,
+                               random_state=seed)
+    assert result.suggestion_ is not None and len(result.losses_) > 50
+    assert result.smoothed_losses_.min() < 0.9 * result.smoothed_losses_[0]  # it learned
+
+
+def test_a_point_averages_the_losses_of_its_steps(regression):
+    # batch_size=8: 4 steps per point; with a ramp that stays at one rate
+    # (min_lr = max_lr is refused, so a ramp of tiny rates), the points are
+    # the means of 4 consecutive single-batch losses of the ramp of 4x the steps
+    X, y = regression
+    reg = GradientRegressor(optimizer="sgd", batch_size=8, shuffle=False, penalty=None)
+    with pytest.warns(UserWarning, match="lowest at the start"):  # a flat curve
+        result = lr_range_test(reg, X, y, min_lr=1e-12, max_lr=2e-12, num_steps=10,
+                               stop_factor=None, smoothing=0.0)
+    rows = [(X[i:i + 8], y[i:i + 8]) for i in range(0, 120, 8)] * 3
+    want = [np.mean([0.5 * np.mean(yb ** 2) for _, yb in rows[4 * t + 1:4 * t + 5]])
+            for t in range(10)]
+    assert_allclose(result.losses_, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("min_lr, max_lr", [
+    (1e-320, 10.0), (5e-324, 1.0), (1e-10, 1e308), (1e-300, 1e300), (1e-200, 1e200),
+])
+def test_a_ramp_whose_ratio_overflows_is_computed_in_log_space(regression, min_lr, max_lr):
+    # max_lr / min_lr is beyond the floats (or close): the rates are still
+    # geometric from min_lr, the curve runs until the loss blows up, and the
+    # advice is that of the same ramp (4 points per decade) over 1e-7 to 10
+    assert not np.isfinite(max_lr / min_lr) or max_lr / min_lr > 1e300
+    X, y = regression
+    reg = GradientRegressor(optimizer="sgd", batch_size=16, random_state=0)
+    num_steps = int(4 * (np.log10(max_lr) - np.log10(min_lr))) + 1  # 4 per decade
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fine enough: no warning
+        result = lr_range_test(reg, X, y, min_lr=min_lr, max_lr=max_lr, num_steps=num_steps)
+    rates = result.learning_rates_
+    assert rates[0] == min_lr and len(rates) > 10 and result.stopped_early_
+    want = (np.log(min_lr) + np.arange(len(rates))
+            * (np.log(max_lr) - np.log(min_lr)) / (num_steps - 1))
+    normal = rates >= np.finfo(float).tiny  # subnormal rates carry fewer bits
+    assert_allclose(np.log(rates[normal]), want[normal], rtol=1e-12, atol=1e-9)
+    assert_allclose(np.log(rates), want, rtol=1e-3, atol=1e-6)
+    usual = lr_range_test(reg, X, y, min_lr=1e-7, max_lr=10.0, num_steps=33)
+    assert result.suggestion_ == pytest.approx(usual.suggestion_, rel=1.0)  # within 2x
+
+
+@pytest.mark.parametrize("min_lr, max_lr, num_steps", [
+    (1e-320, 10.0, 100), (1e-10, 1e308, 300), (1e-3, 1e3, 5),
+])
+def test_a_coarse_ramp_warns(regression, min_lr, max_lr, num_steps):
+    X, y = regression
+    with pytest.warns(UserWarning, match="The ramp is coarse.*Narrow the range or raise "
+                                         "num_steps"):
+        result = lr_range_test(GradientRegressor(optimizer="gd"), X, y, min_lr=min_lr,
+                               max_lr=max_lr, num_steps=num_steps)
+    assert len(result.losses_) > 1 and result.suggestion_ is not None
+
+
+def test_a_fine_ramp_over_the_default_range_does_not_warn(regression):
+    X, y = regression
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lr_range_test(GradientRegressor(optimizer="gd"), X, y, min_lr=1e-7, max_lr=10.0,
+                      num_steps=9)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -427,6 +636,76 @@ def test_other_estimators_are_rejected(regression):
     X, y = regression
     with pytest.raises(TypeError, match="needs an estimator of sk_gradopt.*LinearRegression"):
         lr_range_test(make_pipeline(StandardScaler(), LinearRegression()), X, y)
+
+
+# ------------------------------------------------------------------ dask
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _dask_case(name):
+    X, y = make_classification(n_samples=240, n_features=5, random_state=3)
+    sw = np.random.default_rng(3).uniform(0.5, 2.0, 240)
+    Xr, yr = make_regression(n_samples=240, n_features=5, noise=10.0, random_state=4)
+    yr = yr / yr.std()
+    cases = {  # estimator, X, y, sample_weight, rows per block
+        "gd": (GradientRegressor(optimizer="gd"), Xr, yr, None, 70),
+        "sgd-b8": (GradientRegressor(optimizer="sgd", batch_size=8, shuffle=False),
+                   Xr, yr, None, 40),
+        "momentum-b1": (GradientRegressor(optimizer="momentum", batch_size=1, shuffle=False),
+                        Xr, yr, None, 60),
+        "adam-b20-weighted": (GradientClassifier(optimizer="adam", batch_size=20,
+                                                 shuffle=False), X, y, sw, 80),
+        "rmsprop-gd-classes": (GradientClassifier(optimizer="gd", max_grad_norm=1.0),
+                               X, np.array(["no", "yes"], dtype=object)[y], sw, 50),
+    }
+    return cases[name]
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd-b8", "momentum-b1", "adam-b20-weighted",
+                                  "rmsprop-gd-classes"])
+def test_range_test_on_dask_equals_in_memory(dask_client, name):
+    da = pytest.importorskip("dask.array")
+    est, X, y, sw, rows = _dask_case(name)
+    ref = lr_range_test(est, X, y, sample_weight=sw, random_state=0, num_steps=30,
+                        skip_start=3)
+    chunked = [None if a is None else da.from_array(a, chunks=rows if a.ndim == 1 else (rows, -1))
+               for a in (X, y, sw)]
+    got = lr_range_test(est, *chunked[:2], sample_weight=chunked[2], random_state=0,
+                        num_steps=30, skip_start=3)
+    assert_allclose(got.learning_rates_, ref.learning_rates_, rtol=1e-14)
+    assert_allclose(got.losses_, ref.losses_, rtol=1e-9)
+    assert_allclose(got.smoothed_losses_, ref.smoothed_losses_, rtol=1e-9)
+    assert got.suggestion_ == ref.suggestion_ and got.stopped_early_ == ref.stopped_early_
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd-b8"])
+def test_range_test_on_dask_does_bounded_work_per_step(dask_client, name, monkeypatch):
+    # every compute of the test has a graph of the same size, however many
+    # steps came before (the lazy path's graphs grew with every step)
+    da = pytest.importorskip("dask.array")
+    from sk_gradopt import _dask
+
+    sizes = []
+    compute = _dask._compute
+
+    def recording(*values):
+        sizes.append(sum(len(v.__dask_graph__()) for v in values))
+        return compute(*values)
+
+    monkeypatch.setattr(_dask, "_compute", recording)
+    est, X, y, _, rows = _dask_case(name)
+    Xd, yd = da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=rows)
+    result = lr_range_test(est, Xd, yd, num_steps=24, stop_factor=None, random_state=0)
+    steps = sizes[-len(result.losses_) // 2:]  # the computes of the second half
+    assert len(sizes) >= len(result.losses_) // 2 and len(set(steps)) == 1
 
 
 # ---------------------------------------------------------------- display

@@ -230,8 +230,8 @@ def add_lr_find_arguments(parser):
     flags = [
         ("--min-lr", _rate, "RATE", "first learning rate of the ramp"),
         ("--max-lr", _rate, "RATE", "last learning rate of the ramp"),
-        ("--num-steps", num_steps, "N", "optimizer steps from --min-lr to --max-lr, "
-                                        "each at a geometrically larger rate"),
+        ("--num-steps", num_steps, "N", "learning rates (points of the curve) from "
+                                        "--min-lr to --max-lr, geometrically rising"),
         ("--smoothing", smoothing, "BETA", "weight of the past in the moving average "
                                            "of the loss; 0 is none"),
         ("--stop-factor", stop_factor, "FACTOR", "stop once the smoothed loss exceeds "
