@@ -183,6 +183,12 @@ class _LossOn:
         return cls(X, y, loss=params["loss"], epsilon=params.get("epsilon", 0.1))
 
 
+def _loss_is_public(estimator):
+    """Whether the public outputs of ``estimator`` determine its loss (see :class:`_LossOn`)."""
+    return (is_regressor(estimator) or hasattr(estimator, "decision_function")
+            or estimator.get_params()["loss"] == "log_loss")
+
+
 def validation_loss(estimator, X, y):
     """The mean of a fitted estimator's own per-sample loss on ``(X, y)``.
 
@@ -915,8 +921,7 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
         n: overfitting_epoch(result.train_loss_[n], result.validation_loss_[n]) for n in names
     }
     result.ranking_ = _ranking(result.validation_score_)
-    unavailable = [n for n in names if np.isnan(result.validation_loss_[n]).all()]
-    if unavailable:
+    if not _loss_is_public(final):
         warnings.warn(
             f"validation_loss_ is NaN for {type(final).__name__}(loss="
             f"{final.loss!r}): its public outputs (no decision_function) do not "

@@ -476,7 +476,8 @@ class OptimizerComparisonDisplay:
     epoch (right). Each optimizer is one colour: the mean over seeds as a
     line, the spread over seeds (lowest to highest) as a band, its learning
     rate in the legend, and a cross on the validation curve where it
-    starts to overfit. The exact optimum of the training objective, where
+    starts to overfit. A seed whose fit stopped keeps its last value up to
+    the longest fit's end. The exact optimum of the training objective, where
     known (the linear models), is a dashed horizontal line.
 
     Parameters
@@ -573,6 +574,7 @@ class OptimizerComparisonDisplay:
                                  "optimizer of train_loss.")
         axes = self._axes(ax, validation)
         overfits = self.overfitting_epochs or {}
+        marked = False
         self.lines_, self.validation_lines_, self.bands_ = {}, {}, {}
         for name in names:
             label = f"{name} (lr={float(self.learning_rates[name]):.3g})"
@@ -596,6 +598,7 @@ class OptimizerComparisonDisplay:
                     if epoch is not None and 1 <= epoch <= len(line.get_ydata()):
                         panel.plot([epoch], [line.get_ydata()[epoch - 1]], marker="x",
                                    markersize=9, color=color, linestyle="none")
+                        marked = True
         self.reference_line_ = None
         if self.reference is not None:
             label = "optimum" + (f" ({self.reference_name})" if self.reference_name else "")
@@ -608,8 +611,9 @@ class OptimizerComparisonDisplay:
             panel.set_xlabel("epoch")
             panel.set_ylabel(title + (" (log scale)" if log_scale else ""))
         axes[0].legend(fontsize="small")
-        if validation:
-            axes[1].set_title("x: the validation loss starts to rise", fontsize="small")
+        if marked:
+            axes[1].set_title("x: where the validation loss starts to rise",
+                              fontsize="small")
         self.ax_, self.axes_, self.figure_ = axes[0], list(axes), axes[0].figure
         return self
 
@@ -710,19 +714,26 @@ class OptimizerComparisonDisplay:
 def _mean_and_band(ax, curves, *, band, color, label):
     """The mean over seeds of ``curves`` as a line, their range as a band.
 
-    ``curves`` is ``(n_seeds, n_epochs)`` with NaN after each seed's end:
-    the mean and the range at an epoch are over the seeds that ran it.
+    ``curves`` is ``(n_seeds, n_epochs)`` with NaN after each seed's end; a
+    seed that stopped keeps its last value up to the longest seed's end, so
+    that the mean does not jump where a seed stops.
     """
     import numpy as np
 
-    ran = ~np.all(np.isnan(curves), axis=0)
-    epochs = np.arange(1, curves.shape[1] + 1)[ran]
-    curves = curves[:, ran]
-    with np.errstate(all="ignore"):
-        mean = np.nanmean(curves, axis=0) if curves.size else np.array([])
+    held = np.array(curves, dtype=float)
+    for row in held:
+        ran = np.flatnonzero(~np.isnan(row))
+        if ran.size:
+            row[ran[-1] + 1:] = row[ran[-1]]
+    seeds = ~np.all(np.isnan(held), axis=1)
+    held = held[seeds]
+    epochs = np.arange(1, held.shape[1] + 1)
+    if held.shape[0] == 0:
+        held, epochs = np.empty((0, 0)), np.array([])
+    mean = held.mean(axis=0) if held.size else np.array([])
     (line,) = ax.plot(epochs, mean, color=color, label=label)
     fill = None
-    if band and curves.shape[0] > 1 and curves.size:
-        fill = ax.fill_between(epochs, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0),
+    if band and held.shape[0] > 1:
+        fill = ax.fill_between(epochs, held.min(axis=0), held.max(axis=0),
                                color=line.get_color(), alpha=0.2, linewidth=0)
     return line, fill

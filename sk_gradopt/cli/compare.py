@@ -144,23 +144,29 @@ def advice(rows, args, *, hidden):
             f"--max-iter epochs; a stochastic optimizer may also need a larger "
             "--batch-size to go below its noise.")
     capped = [r for r in rows if r["stopped_by"] == _compare.MAX_ITER
-              and r["status"] != OPTIMAL]
+              and r["status"] != OPTIMAL and r["overfits"] is None]
     if capped:
         lines.append(
             f"max_iter reached{'' if hidden else ' short of the optimum'}: {names(capped)}. "
             f"Raise --max-iter (now {args.max_iter}).")
     diverged = [r for r in rows if r["status"] == DIVERGED]
-    if diverged:
+    if [r for r in diverged if not r["learning_rate_tuned"]]:
         lines.append(
-            f"diverged: {names(diverged)}. Give a smaller --learning-rate NAME=RATE, or "
-            "drop --learning-rate to let compare tune it.")
+            f"diverged: {names(r for r in diverged if not r['learning_rate_tuned'])}. Give "
+            "a smaller --learning-rate NAME=RATE, or drop it to let compare tune the rate.")
+    if [r for r in diverged if r["learning_rate_tuned"]]:
+        lines.append(
+            f"diverged in some seeds at the tuned rate: "
+            f"{names(r for r in diverged if r['learning_rate_tuned'])}. The rate that "
+            "suited the first seed is too large for others: fix a smaller one with "
+            "--learning-rate NAME=RATE.")
+    remedy = "a smaller network (--hidden)" if hidden else "more data"
     for r in rows:
         if r["overfits"] is not None:
             lines.append(
                 f"{r['optimizer']}: the validation loss rises from epoch {r['overfits']} "
                 "while the training loss falls (overfitting). Stop earlier (--max-iter "
-                f"{r['overfits']}), or regularise: a smaller network (--hidden), a larger "
-                "penalty.")
+                f"{r['overfits']}, or early_stopping=True in your own code), or {remedy}.")
     return lines
 
 
