@@ -21,12 +21,12 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import sk_gradopt._compare as race_module
+import sk_gradopt._reference as reference_module
 from sk_gradopt import (OPTIMIZERS, GradientClassifier, GradientMLPClassifier,
                         GradientMLPRegressor, GradientRegressor, OptimizerComparisonDisplay,
                         compare_optimizers)
-from sk_gradopt._compare import (TUNING_GRID, WARM_UP_EPOCHS, _ranking, overfitting_epoch,
-                                 reference_solution, training_objective, validation_loss)
+from sk_gradopt._compare import TUNING_GRID, WARM_UP_EPOCHS, _ranking, overfitting_epoch
+from sk_gradopt._reference import reference_solution, training_objective, validation_loss
 
 matplotlib.use("Agg")
 
@@ -262,13 +262,13 @@ def test_every_timed_fit_follows_a_warm_up_of_its_own_configuration(regression, 
 def test_the_epoch_time_leaves_out_the_validation_loss(regression, monkeypatch):
     X, y = regression
     slow = 0.2
-    mean = race_module._LossOn.mean
+    mean = reference_module._LossOn.mean
 
     def slow_mean(self, estimator):
         time.sleep(slow)
         return mean(self, estimator)
 
-    monkeypatch.setattr(race_module._LossOn, "mean", slow_mean)
+    monkeypatch.setattr(reference_module._LossOn, "mean", slow_mean)
     race = compare_optimizers(GradientRegressor(max_iter=3, tol=None), X, y,
                               optimizers=["adam"], learning_rates=0.05, n_seeds=1,
                               random_state=0)
