@@ -612,7 +612,9 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
                               seed=int(seeds[0]), parallel=parallel)
         rates.update(tuned)
 
-    jobs = [(name, int(seed)) for name in names for seed in seeds]
+    # seed by seed, each optimizer in turn: a burst of load on the machine is
+    # shared out over the optimizers instead of landing on one
+    jobs = [(name, int(seed)) for seed in seeds for name in names]
     runs = parallel(
         delayed(_race_fit)(
             clone(final).set_params(optimizer=name, learning_rate=rates[name],

@@ -140,10 +140,11 @@ def advice(rows, args, *, hidden):
     short = [r for r in rows if r["status"] == NO_IMPROVEMENT and not hidden]
     if short:
         lines.append(
-            f"stopped by the tol rule short of the optimum: {names(short)}. Lower --tol "
-            f"(now {args.tol}), e.g. --tol 1e-6, or pass --tol none to run all "
-            f"--max-iter epochs; a stochastic optimizer may also need a larger "
-            "--batch-size to go below its noise.")
+            f"stopped by the tol rule short of the optimum: {names(short)}. To reach it, "
+            f"lower --tol (now {args.tol}), e.g. --tol 1e-6, or pass --tol none to run "
+            "all --max-iter epochs (a stochastic optimizer may also need a larger "
+            "--batch-size to go below its noise); the validation score says whether "
+            "the optimum is worth it: an early stop can generalise as well.")
     capped = [r for r in rows if r["stopped_by"] == _compare.MAX_ITER
               and r["status"] != OPTIMAL and r["overfits"] is None]
     if capped:
