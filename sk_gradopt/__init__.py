@@ -7,14 +7,16 @@ full-batch gradient descent (``"gd"``), mini-batch SGD (``"sgd"``),
 ``"momentum"``, ``"rmsprop"`` and ``"adam"``; the optimizer and its settings
 are hyperparameters to tune with scikit-learn's searchers, over the ready-made
 spaces of ``search_space``; ``lr_range_test`` draws the loss against the
-learning rate.
+learning rate; ``compare_optimizers`` races the optimizers, each at a tuned
+learning rate, over seeds (``OptimizerComparisonDisplay`` draws the race).
 """
 
 from ._classifier import GradientClassifier
+from ._compare import compare_optimizers
 from ._lr import lr_range_test
 from ._mlp import GradientMLPClassifier, GradientMLPRegressor
 from ._optimizers import OPTIMIZERS
-from ._plotting import LossCurveDisplay, LRRangeTestDisplay
+from ._plotting import LossCurveDisplay, LRRangeTestDisplay, OptimizerComparisonDisplay
 from ._regressor import GradientRegressor
 from ._search import search_space
 
@@ -26,6 +28,8 @@ __all__ = [
     "LRRangeTestDisplay",
     "LossCurveDisplay",
     "OPTIMIZERS",
+    "OptimizerComparisonDisplay",
+    "compare_optimizers",
     "lr_range_test",
     "search_space",
 ]

@@ -7,7 +7,7 @@ from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from ._reprs import plain_repr
 
-__all__ = ["LRRangeTestDisplay", "LossCurveDisplay"]
+__all__ = ["LRRangeTestDisplay", "LossCurveDisplay", "OptimizerComparisonDisplay"]
 
 
 def _check_matplotlib(caller_name):
@@ -513,3 +513,276 @@ class LRRangeTestDisplay:
         )
         return display.plot(ax=ax, name=name, log_scale=log_scale, raw=raw,
                             suggestion=suggestion, line_kwargs=line_kwargs)
+
+
+class OptimizerComparisonDisplay:
+    """The curves of an optimizer race: training and validation loss per epoch.
+
+    Create it with :meth:`from_estimator` (which runs
+    :func:`~sk_gradopt.compare_optimizers`) or :meth:`from_comparison`; the
+    constructor takes the curves themselves. :meth:`plot` draws two panels:
+    the training objective per epoch (left) and the validation loss per
+    epoch (right). Each optimizer is one colour: the mean over seeds as a
+    line, the spread over seeds (lowest to highest) as a band, its learning
+    rate in the legend, and a cross on the validation curve where it
+    starts to overfit. A seed whose fit stopped keeps its last value up to
+    the longest fit's end. The exact optimum of the training objective, where
+    known (the linear models), is a dashed horizontal line.
+
+    Parameters
+    ----------
+    train_loss : dict of str to array of shape (n_seeds, n_epochs)
+        The training objective per epoch of each optimizer's seeds (NaN
+        after a fit's end).
+    validation_loss : dict of str to array of shape (n_seeds, n_epochs)
+        The validation loss per epoch, likewise.
+    learning_rates : dict of str to float
+        The learning rate of each optimizer, for the legend.
+    reference : float, default=None
+        The optimum of the training objective; None draws no line.
+    reference_name : str, default=None
+        What solved it, for the legend (e.g. ``"Ridge(alpha=1e-4 * 331)"``).
+    overfitting_epochs : dict of str to int or None, default=None
+        Where each optimizer's validation loss starts to rise.
+
+    Attributes
+    ----------
+    lines_ : dict of str to matplotlib.lines.Line2D
+        The mean training curves.
+    validation_lines_ : dict of str to matplotlib.lines.Line2D
+        The mean validation curves (empty when not drawn).
+    bands_ : dict of str to list of matplotlib.collections.PolyCollection
+        The spread over seeds of each optimizer (training, then validation).
+    reference_line_ : matplotlib.lines.Line2D or None
+        The optimum's line.
+    ax_ : matplotlib.axes.Axes
+        The training panel.
+    axes_ : list of matplotlib.axes.Axes
+        The training panel and, when drawn, the validation panel.
+    figure_ : matplotlib.figure.Figure
+        The figure of the panels.
+
+    See Also
+    --------
+    compare_optimizers : The race whose curves this draws.
+    LossCurveDisplay : The loss curves of fitted estimators.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_gradopt import GradientRegressor, OptimizerComparisonDisplay
+    >>> X, y = make_regression(n_samples=100, n_features=3, noise=5.0, random_state=0)
+    >>> display = OptimizerComparisonDisplay.from_estimator(
+    ...     GradientRegressor(max_iter=30), X, y / y.std(), optimizers=["sgd", "adam"],
+    ...     learning_rates=0.05, n_seeds=2, random_state=0)
+    >>> sorted(display.lines_), len(display.axes_)
+    (['adam', 'sgd'], 2)
+    """
+
+    def __init__(self, train_loss, validation_loss, learning_rates, *, reference=None,
+                 reference_name=None, overfitting_epochs=None):
+        self.train_loss = train_loss
+        self.validation_loss = validation_loss
+        self.learning_rates = learning_rates
+        self.reference = reference
+        self.reference_name = reference_name
+        self.overfitting_epochs = overfitting_epochs
+
+    def plot(self, ax=None, *, log_scale=True, validation=True, band=True):
+        """Draw the panels.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or sequence of two, default=None
+            The training and the validation panel (one Axes with
+            ``validation=False``); None creates a figure with them.
+        log_scale : bool, default=True
+            Logarithmic loss axes.
+        validation : bool, default=True
+            Draw the validation panel.
+        band : bool, default=True
+            Draw the spread over seeds as bands.
+
+        Returns
+        -------
+        display : OptimizerComparisonDisplay
+            This display, with ``ax_``, ``axes_``, ``figure_``, ``lines_``,
+            ``validation_lines_``, ``bands_`` and ``reference_line_`` set.
+        """
+        import numpy as np
+
+        _check_matplotlib(f"{type(self).__name__}.plot")
+        names = list(self.train_loss)
+        if not names:
+            raise ValueError("train_loss is empty: there is no optimizer to plot.")
+        for what, values in (("validation_loss", self.validation_loss),
+                             ("learning_rates", self.learning_rates)):
+            missing = [n for n in names if n not in values]
+            if missing:
+                raise ValueError(f"{what} has no entry for {missing[0]!r}; pass one per "
+                                 "optimizer of train_loss.")
+        axes = self._axes(ax, validation)
+        overfits = self.overfitting_epochs or {}
+        marked = False
+        self.lines_, self.validation_lines_, self.bands_ = {}, {}, {}
+        for name in names:
+            label = f"{name} (lr={float(self.learning_rates[name]):.3g})"
+            curves = [np.atleast_2d(np.asarray(self.train_loss[name], dtype=float))]
+            if validation:
+                curves.append(np.atleast_2d(np.asarray(self.validation_loss[name],
+                                                       dtype=float)))
+            self.bands_[name] = []
+            color = None
+            for panel, curve in zip(axes, curves):
+                line, fill = _mean_and_band(panel, curve, band=band, color=color,
+                                            label=label)
+                color = line.get_color()
+                if fill is not None:
+                    self.bands_[name].append(fill)
+                if panel is axes[0]:
+                    self.lines_[name] = line
+                else:
+                    self.validation_lines_[name] = line
+                    epoch = overfits.get(name)
+                    if epoch is not None and 1 <= epoch <= len(line.get_ydata()):
+                        panel.plot([epoch], [line.get_ydata()[epoch - 1]], marker="x",
+                                   markersize=9, color=color, linestyle="none")
+                        marked = True
+        self.reference_line_ = None
+        if self.reference is not None:
+            label = "optimum" + (f" ({self.reference_name})" if self.reference_name else "")
+            self.reference_line_ = axes[0].axhline(float(self.reference), color="black",
+                                                   linestyle="--", linewidth=1, label=label)
+        titles = ["training objective", "validation loss"]
+        for panel, title in zip(axes, titles):
+            if log_scale:
+                panel.set_yscale("log")
+            panel.set_xlabel("epoch")
+            panel.set_ylabel(title + (" (log scale)" if log_scale else ""))
+        axes[0].legend(fontsize="small")
+        if marked:
+            axes[1].set_title("x: where the validation loss starts to rise",
+                              fontsize="small")
+        self.ax_, self.axes_, self.figure_ = axes[0], list(axes), axes[0].figure
+        return self
+
+    @staticmethod
+    def _axes(ax, validation):
+        """The panels: those given, checked, or a new figure's."""
+        wanted = 2 if validation else 1
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, axes = plt.subplots(1, wanted, figsize=(5 * wanted, 4), layout="constrained",
+                                   squeeze=False)
+            return list(axes[0])
+        import numpy as np
+
+        axes = [ax] if hasattr(ax, "plot") else list(np.ravel(np.asarray(ax, dtype=object)))
+        if len(axes) != wanted:
+            raise ValueError(
+                f"ax must be {'two Axes (training, validation)' if validation else 'one Axes'}"
+                f" with validation={validation}; got {len(axes)}."
+            )
+        return axes
+
+    @classmethod
+    def from_comparison(cls, comparison, *, ax=None, log_scale=True, validation=True,
+                        band=True):
+        """Draw the curves of a race's result.
+
+        Parameters
+        ----------
+        comparison : OptimizerComparison
+            The result of :func:`~sk_gradopt.compare_optimizers`.
+        ax : matplotlib.axes.Axes or sequence of two, default=None
+            The panels; see :meth:`plot`.
+        log_scale : bool, default=True
+            Logarithmic loss axes.
+        validation : bool, default=True
+            Draw the validation panel.
+        band : bool, default=True
+            Draw the spread over seeds as bands.
+
+        Returns
+        -------
+        display : OptimizerComparisonDisplay
+            The display, drawn.
+        """
+        _check_matplotlib(f"{cls.__name__}.from_comparison")
+        reference = getattr(comparison, "reference_", None)
+        display = cls(
+            train_loss=comparison.train_loss_, validation_loss=comparison.validation_loss_,
+            learning_rates=comparison.learning_rates_,
+            reference=None if reference is None else reference.objective,
+            reference_name=None if reference is None else reference.name,
+            overfitting_epochs=comparison.overfitting_epoch_,
+        )
+        return display.plot(ax=ax, log_scale=log_scale, validation=validation, band=band)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, ax=None, log_scale=True, validation=True,
+                       band=True, **kwargs):
+        """Race the optimizers of an estimator and draw the curves.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            An estimator of sk_gradopt, or a Pipeline ending in one.
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        ax : matplotlib.axes.Axes or sequence of two, default=None
+            The panels; see :meth:`plot`.
+        log_scale : bool, default=True
+            Logarithmic loss axes.
+        validation : bool, default=True
+            Draw the validation panel.
+        band : bool, default=True
+            Draw the spread over seeds as bands.
+        **kwargs
+            Passed to :func:`~sk_gradopt.compare_optimizers` (``optimizers``,
+            ``learning_rates``, ``n_seeds``, ``random_state``...).
+
+        Returns
+        -------
+        display : OptimizerComparisonDisplay
+            The display, drawn; the race's result is ``comparison_``.
+        """
+        from ._compare import compare_optimizers
+
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        comparison = compare_optimizers(estimator, X, y, **kwargs)
+        display = cls.from_comparison(comparison, ax=ax, log_scale=log_scale,
+                                      validation=validation, band=band)
+        display.comparison_ = comparison
+        return display
+
+
+def _mean_and_band(ax, curves, *, band, color, label):
+    """The mean over seeds of ``curves`` as a line, their range as a band.
+
+    ``curves`` is ``(n_seeds, n_epochs)`` with NaN after each seed's end; a
+    seed that stopped keeps its last value up to the longest seed's end, so
+    that the mean does not jump where a seed stops.
+    """
+    import numpy as np
+
+    held = np.array(curves, dtype=float)
+    for row in held:
+        ran = np.flatnonzero(~np.isnan(row))
+        if ran.size:
+            row[ran[-1] + 1:] = row[ran[-1]]
+    seeds = ~np.all(np.isnan(held), axis=1)
+    held = held[seeds]
+    epochs = np.arange(1, held.shape[1] + 1)
+    if held.shape[0] == 0:
+        held, epochs = np.empty((0, 0)), np.array([])
+    mean = held.mean(axis=0) if held.size else np.array([])
+    (line,) = ax.plot(epochs, mean, color=color, label=label)
+    fill = None
+    if band and held.shape[0] > 1:
+        fill = ax.fill_between(epochs, held.min(axis=0), held.max(axis=0),
+                               color=line.get_color(), alpha=0.2, linewidth=0)
+    return line, fill

@@ -1,7 +1,9 @@
 """The ``sk-gradopt`` command line (also ``python -m sk_gradopt``).
 
-``sk-gradopt compare`` fits the five optimizers on one dataset with the same
-budget and seed, prints a table and writes a PNG of the loss curves.
+``sk-gradopt compare`` races the five optimizers on one dataset with the same
+budget, each at a tuned learning rate over several seeds
+(:func:`sk_gradopt.compare_optimizers`), prints a table with advice and
+writes a PNG of the training and validation curves.
 ``sk-gradopt tune`` runs a scikit-learn (or scikit-optimize) search over the
 optimizers and their learning rates. ``sk-gradopt lr-find`` runs the
 learning-rate range test of each optimizer and plots the curves. All three

@@ -195,10 +195,18 @@ def add_compare_arguments(parser):
     add_plot_arguments(parser, "loss curves", "loss_curves.png")
     parser.add_argument(
         "--learning-rate", metavar="[NAME=]RATE", type=learning_rate, action="append",
-        help="learning rate of one optimizer (adam=0.01), or of all (0.01); "
-             "repeatable. Defaults suit standard-scaled data.",
+        help="fix the learning rate of one optimizer (adam=0.01), or of all (0.01); "
+             "repeatable. The others are tuned on a validation part of the training "
+             "data (the default for all).",
     )
     add_batch_size_argument(parser)
+    parser.add_argument("--n-seeds", type=positive_int, default=3, metavar="N",
+                        help="fits per optimizer, each with its own initial weights "
+                             "and batches (default: %(default)s)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=1, metavar="N",
+                        help="parallel fits; -1 uses all cores. The times per epoch "
+                             "are then measured on a shared machine (default: "
+                             "%(default)s)")
 
 
 def add_tune_arguments(parser):
@@ -260,10 +268,14 @@ class Subcommand:
 
 SUBCOMMANDS = (
     Subcommand(
-        "compare", "fit the five optimizers with the same budget and compare them",
-        "Fit gd, sgd, momentum, rmsprop and adam on the same data with the same "
-        "epoch budget and seed; print a table of the final training objective, "
-        "test score, epochs, wall time and status, and plot the loss curves.",
+        "compare", "race the five optimizers, each at a tuned learning rate",
+        "Race gd, sgd, momentum, rmsprop and adam on the same data with the same "
+        "epoch budget: each learning rate is tuned on a validation part of the "
+        "training data (unless --learning-rate fixes it), and each optimizer runs "
+        "--n-seeds fits. Print a table of the rate, the final training objective "
+        "and its gap to the optimum, the validation score over seeds, the test "
+        "score, epochs, warm time per epoch and status, with advice under it, and "
+        "plot the training and validation curves.",
         add_compare_arguments,
     ),
     Subcommand(

@@ -1,34 +1,25 @@
-"""``sk-gradopt compare``: the five optimizers on one dataset, same budget.
+"""``sk-gradopt compare``: the five optimizers race on one dataset, each at its best rate.
 
-Each optimizer's row says what happened to its fit (:func:`fit_status`),
-judged against the exact minimiser of the same objective
-(:func:`reference_solution`).
+The race is :func:`sk_gradopt.compare_optimizers` on the training part: the
+learning rates are tuned on a validation part held out of it (unless
+``--learning-rate`` fixes them), every optimizer gets the same epoch budget,
+and each runs ``--n-seeds`` fits. Each optimizer's row says what happened
+(:func:`fit_status`), judged against the exact minimiser of the same
+objective (the comparison's reference), with advice under the table.
 """
 
 import json
 import sys
-import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss
 
-from .._array_api import to_numpy
+from .. import _compare
+from .._compare import compare_optimizers
+from .._reference import reference_solution
 from .._optimizers import OPTIMIZERS
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, jsonable,
-                     model_params, new_figure, penalised_weights, plot_path, score_name,
-                     write_figure)
+                     model_params, plot_path, score_name, write_figure)
 from .data import load_data
-
-#: Learning rate of each optimizer in ``compare``, per task, for standard-scaled
-#: features (and a standardized target in regression). Checked on every
-#: built-in dataset: each optimizer stops by the ``tol`` rule within the
-#: default budget of 500 epochs and reaches the test score of the others.
-LEARNING_RATES = {
-    "regression": {"gd": 0.3, "sgd": 0.03, "momentum": 0.003, "rmsprop": 0.003, "adam": 0.01},
-    "classification": {"gd": 1.0, "sgd": 0.3, "momentum": 0.1, "rmsprop": 0.03, "adam": 0.03},
-}
 
 #: A fit whose final objective is within this fraction of the reference
 #: objective (above it) is ``optimal``.
@@ -43,59 +34,8 @@ NO_IMPROVEMENT = "stopped (no improvement)"
 #: Where ``--plot`` writes when not given, and the file written in a folder.
 DEFAULT_PLOT = "loss_curves.png"
 
-
-def final_objective(est, X, y, task):
-    """Training objective at the final weights: mean loss + ``ALPHA * ||W||^2 / 2``.
-
-    The same quantity for every optimizer (the loss curve's points are the
-    per-epoch averages over mini-batches), and for the reference solution.
-    """
-    if task == "regression":
-        residual = to_numpy(est.predict(X)) - y
-        loss = 0.5 * float(np.mean(residual**2))
-    else:
-        proba = to_numpy(est.predict_proba(X))
-        loss = float(log_loss(y, proba, labels=est.classes_))
-    squares = sum(float(np.sum(to_numpy(w) ** 2)) for w in penalised_weights(est))
-    return loss + 0.5 * ALPHA * squares
-
-
-def reference_solution(data):
-    """The exact minimiser of the objective, from scikit-learn's own solvers.
-
-    ``Ridge(alpha=ALPHA * n)`` for regression and
-    ``LogisticRegression(C=1 / (ALPHA * n))`` for classification minimise
-    the same objective as the estimators with ``penalty="l2"``.
-    """
-    from sklearn.linear_model import LogisticRegression, Ridge
-
-    n = data.X_train.shape[0]
-    if data.task == "regression":
-        est, text = Ridge(alpha=ALPHA * n), f"Ridge(alpha={ALPHA:g} * {n})"
-    else:
-        est = LogisticRegression(C=1.0 / (ALPHA * n), tol=1e-10, max_iter=10_000)
-        text = f"LogisticRegression(C=1 / ({ALPHA:g} * {n}))"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(data.X_train, data.y_train)
-    return {
-        "estimator": text,
-        "objective": final_objective(est, data.X_train, data.y_train, data.task),
-        "test_score": float(est.score(data.X_test, data.y_test)),
-    }
-
-
-def stopped_by(est, caught, max_iter):
-    """Why the fit stopped: ``"diverged"``, ``"max_iter"`` or ``"no improvement"``.
-
-    ``caught`` are the warnings the fit raised: a diverging fit says so in a
-    ``ConvergenceWarning``. A fit that used fewer than ``max_iter`` epochs
-    was stopped by the ``tol`` / ``n_iter_no_change`` rule.
-    """
-    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    if any("diverge" in m for m in messages):
-        return "diverged"
-    return "max_iter" if est.n_iter_ >= max_iter else "no improvement"
+#: The part of the training data held out to tune and score the optimizers.
+VALIDATION_FRACTION = 0.2
 
 
 def objective_gap(objective, reference):
@@ -111,67 +51,78 @@ def fit_status(stop, gap):
     reference; else why it stopped short of that: ``stopped (no
     improvement)`` by the ``tol`` rule, or ``max_iter reached``.
     """
-    if stop == "diverged":
+    if stop == _compare.DIVERGED:
         return DIVERGED
     if gap is not None and gap <= OPTIMAL_RTOL:
         return OPTIMAL
-    return MAX_ITER if stop == "max_iter" else NO_IMPROVEMENT
+    return MAX_ITER if stop == _compare.MAX_ITER else NO_IMPROVEMENT
 
 
-def run_compare(data, *, learning_rates, max_iter, tol, seed, batch_size, extra_params,
-                reference, hidden=None):
-    """Fit each optimizer on ``data``; return ``(rows, fitted estimators)``.
+def most_telling(stops):
+    """The stop of the seeds that says most: diverged, then max_iter, then the tol rule."""
+    for stop in (_compare.DIVERGED, _compare.MAX_ITER):
+        if stop in stops:
+            return stop
+    return _compare.NO_IMPROVEMENT
 
-    With ``hidden`` sizes the estimators are MLPs: the linear reference is
-    then a baseline, not the optimum of their objective, and no fit is
-    called optimal.
-    """
-    Estimator = estimator_class(data.task, hidden)
-    extra_params = {**extra_params, **model_params(hidden)}
-    rows, fitted = [], {}
-    for optimizer in OPTIMIZERS:
-        est = Estimator(
-            optimizer=optimizer, learning_rate=learning_rates[optimizer],
-            max_iter=max_iter, tol=tol, batch_size=batch_size, penalty="l2", alpha=ALPHA,
-            random_state=seed, **extra_params,
-        )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            start = time.perf_counter()
-            try:
-                est.fit(data.X_train, data.y_train)
-            except ValueError as exc:
-                raise CLIError(f"fitting {optimizer} failed on {data.name}: {exc}") from None
-            elapsed = time.perf_counter() - start
-        fitted[optimizer] = est
-        objective = final_objective(est, data.X_train, data.y_train, data.task)
-        stop = stopped_by(est, caught, max_iter)
-        gap = None if hidden else objective_gap(objective, reference["objective"])
+
+def _mean_curve(curves):
+    """The mean over seeds at each epoch that some seed ran."""
+    ran = ~np.all(np.isnan(curves), axis=0)
+    return [float(v) for v in np.nanmean(curves[:, ran], axis=0)]
+
+
+def rows_of(comparison, data, *, hidden):
+    """One row per optimizer: the rate, the objective, the scores, epochs, time, status."""
+    reference = comparison.reference_
+    rows = []
+    for name in comparison.optimizers_:
+        objective = float(np.mean(comparison.final_objective_[name]))
+        gap = None if reference is None else objective_gap(objective, reference.objective)
+        stop = most_telling(comparison.stopped_by_[name])
+        scores = comparison.validation_score_[name]
+        test = [float(est.score(data.X_test, data.y_test))
+                for est in comparison.estimators_[name]]
+        epochs = [int(n) for n in comparison.n_iter_[name]]
         rows.append({
-            "optimizer": optimizer,
-            "learning_rate": learning_rates[optimizer],
+            "optimizer": name,
+            "learning_rate": comparison.learning_rates_[name],
+            "learning_rate_tuned": comparison.tuned_[name],
             "objective": objective,
-            "test_score": float(est.score(data.X_test, data.y_test)),
-            "epochs": int(est.n_iter_),
-            "time_s": elapsed,
-            "status": fit_status(stop, gap),
-            "stopped_by": stop,
             "objective_gap": gap,
-            "loss_curve": [float(v) for v in est.loss_curve_],
+            "validation_score_mean": float(np.mean(scores)),
+            "validation_score_std": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
+            "test_score": float(np.mean(test)),
+            "epochs": max(epochs),
+            "epochs_per_seed": epochs,
+            "epoch_time_s": comparison.epoch_time_[name],
+            "status": fit_status(stop, None if hidden else gap),
+            "stopped_by": stop,
+            "overfits": comparison.overfitting_epoch_[name],
+            "loss_curve": _mean_curve(comparison.train_loss_[name]),
+            "validation_loss_curve": _mean_curve(comparison.validation_loss_[name]),
         })
-    return rows, fitted
+    return rows
 
 
 def format_table(rows, task):
     """The compare table as aligned text."""
-    header = ["optimizer", "learning_rate", "objective", f"test {score_name(task)}",
-              "epochs", "time (s)", "status"]
-    cells = [[
-        r["optimizer"], f"{r['learning_rate']:g}", f"{r['objective']:.5f}",
-        f"{r['test_score']:.4f}", str(r["epochs"]), f"{r['time_s']:.3f}", r["status"],
-    ] for r in rows]
+    score = score_name(task)
+    header = ["optimizer", "learning_rate", "objective", "gap", f"val {score} (± sd)",
+              f"test {score}", "epochs", "ms/epoch", "status"]
+    cells = []
+    for r in rows:
+        epochs = r["epochs_per_seed"]
+        cells.append([
+            r["optimizer"], f"{r['learning_rate']:.3g}", f"{r['objective']:.5f}",
+            "-" if r["objective_gap"] is None else f"{r['objective_gap']:+.1%}",
+            f"{r['validation_score_mean']:.4f}±{r['validation_score_std']:.4f}",
+            f"{r['test_score']:.4f}",
+            str(epochs[0]) if min(epochs) == max(epochs) else f"{min(epochs)}-{max(epochs)}",
+            f"{1e3 * r['epoch_time_s']:.3f}", r["status"],
+        ])
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    left = {0, 6}
+    left = {0, 8}
 
     def line(values):
         return "  ".join(v.ljust(w) if i in left else v.rjust(w)
@@ -180,78 +131,181 @@ def format_table(rows, task):
     return "\n".join([line(header)] + [line(c) for c in cells])
 
 
+def advice(rows, args, *, hidden):
+    """What to change, one line per problem: early stops, max_iter, divergence, overfitting."""
+    def names(selected):
+        return ", ".join(r["optimizer"] for r in selected)
+
+    lines = []
+    short = [r for r in rows if r["status"] == NO_IMPROVEMENT and not hidden]
+    if short:
+        lines.append(
+            f"stopped by the tol rule short of the optimum: {names(short)}. To reach it, "
+            f"lower --tol (now {args.tol}), e.g. --tol 1e-6, or pass --tol none to run "
+            "all --max-iter epochs (a stochastic optimizer may also need a larger "
+            "--batch-size to go below its noise); the validation score says whether "
+            "the optimum is worth it: an early stop can generalise as well.")
+    capped = [r for r in rows if r["stopped_by"] == _compare.MAX_ITER
+              and r["status"] != OPTIMAL and r["overfits"] is None]
+    if capped:
+        lines.append(
+            f"max_iter reached{'' if hidden else ' short of the optimum'}: {names(capped)}. "
+            f"Raise --max-iter (now {args.max_iter}).")
+    diverged = [r for r in rows if r["status"] == DIVERGED]
+    if [r for r in diverged if not r["learning_rate_tuned"]]:
+        lines.append(
+            f"diverged: {names(r for r in diverged if not r['learning_rate_tuned'])}. Give "
+            "a smaller --learning-rate NAME=RATE, or drop it to let compare tune the rate.")
+    if [r for r in diverged if r["learning_rate_tuned"]]:
+        lines.append(
+            f"diverged in some seeds at the tuned rate: "
+            f"{names(r for r in diverged if r['learning_rate_tuned'])}. The rate that "
+            "suited the first seed is too large for others: fix a smaller one with "
+            "--learning-rate NAME=RATE.")
+    remedy = "a smaller network (--hidden)" if hidden else "more data"
+    for r in rows:
+        if r["overfits"] is not None:
+            lines.append(
+                f"{r['optimizer']}: the validation loss rises from epoch {r['overfits']} "
+                "while the training loss falls (overfitting). Stop earlier (--max-iter "
+                f"{r['overfits']}, or early_stopping=True in your own code), or {remedy}.")
+    return lines
+
+
 # ------------------------------------------------------------------ plot
 
 
-def save_plot(fitted, path, title):
-    """Write the loss curves of ``fitted`` (name -> estimator) as an image."""
-    from .._plotting import LossCurveDisplay
+def save_plot(comparison, names, path, title):
+    """Write the race's curves of the optimizers ``names`` as an image."""
+    from matplotlib.figure import Figure
 
-    figure, ax = new_figure()
-    LossCurveDisplay.from_estimators(fitted, ax=ax, log_scale=True)
-    ax.set_title(title)
-    ax.set_ylabel("training objective (log scale)")
+    from .._plotting import OptimizerComparisonDisplay
+
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
+    axes = figure.subplots(1, 2)
+    reference = comparison.reference_
+    OptimizerComparisonDisplay(
+        train_loss={n: comparison.train_loss_[n] for n in names},
+        validation_loss={n: comparison.validation_loss_[n] for n in names},
+        learning_rates=comparison.learning_rates_,
+        reference=None if reference is None else reference.objective,
+        reference_name=None if reference is None else reference.name,
+        overfitting_epochs=comparison.overfitting_epoch_,
+    ).plot(ax=axes)
+    figure.suptitle(title)
     write_figure(figure, path)
-
-
-def plotted(rows, fitted):
-    """The fits to plot: all but the diverged ones (and any without a curve)."""
-    return {r["optimizer"]: fitted[r["optimizer"]] for r in rows
-            if r["stopped_by"] != "diverged" and r["loss_curve"]}
 
 
 # ------------------------------------------------------------------- run
 
 
-def run(args):
-    """``sk-gradopt compare``: fit, print the table or JSON, plot; return 0."""
-    plot = plot_path(args, DEFAULT_PLOT)
-    data = load_data(args)
-    extra = backend_params(args.backend)
-    learning_rates = dict(LEARNING_RATES[data.task])
+def _learning_rates(args):
+    """The rates fixed by ``--learning-rate`` (by optimizer), or ``"tune"`` when none is."""
+    fixed = {}
     for name, value in args.learning_rate or []:
         for optimizer in OPTIMIZERS if name == "all" else [name]:
-            learning_rates[optimizer] = value
-    reference = reference_solution(data)
-    rows, fitted = run_compare(
-        data, learning_rates=learning_rates, max_iter=args.max_iter, tol=args.tol,
-        seed=args.seed, batch_size=args.batch_size, extra_params=extra,
-        reference=reference, hidden=args.hidden,
+            fixed[optimizer] = value
+    return fixed or "tune"
+
+
+def _reference_row(reference, data, what):
+    """The reference's JSON entry, with its test score."""
+    if reference is None:
+        return None
+    return {"estimator": reference.name, "what": what, "objective": reference.objective,
+            "test_score": float(reference.estimator.score(data.X_test, data.y_test)),
+            "time_s": reference.time_s}
+
+
+def run(args):
+    """``sk-gradopt compare``: race, print the table or JSON, plot; return 0."""
+    plot = plot_path(args, DEFAULT_PLOT)
+    data = load_data(args)
+    Estimator = estimator_class(data.task, args.hidden)
+    estimator = Estimator(
+        max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size, penalty="l2",
+        alpha=ALPHA, **backend_params(args.backend), **model_params(args.hidden),
     )
+    learning_rates = _learning_rates(args)
+    try:
+        comparison = compare_optimizers(
+            estimator, data.X_train, data.y_train, learning_rates=learning_rates,
+            n_seeds=args.n_seeds, validation_fraction=VALIDATION_FRACTION,
+            random_state=args.seed, n_jobs=args.n_jobs,
+        )
+    except ValueError as exc:
+        raise CLIError(f"racing the optimizers failed on {data.name}: {exc}") from None
+    rows = rows_of(comparison, data, hidden=args.hidden)
+    X_race = data.X_train[comparison.train_indices_]
+    y_race = data.y_train[comparison.train_indices_]
+    if args.hidden:  # the linear model's optimum: a baseline for the network
+        linear = estimator_class(data.task)(penalty="l2", alpha=ALPHA)
+        reference = _reference_row(reference_solution(linear, X_race, y_race), data,
+                                   "linear baseline, the exact minimiser of the linear model")
+    else:
+        reference = _reference_row(comparison.reference_, data, "exact minimiser")
+    notes = advice(rows, args, hidden=args.hidden)
+
     if plot is not None:
-        curves = plotted(rows, fitted)
-        left_out = [name for name in fitted if name not in curves]
+        curves = [r["optimizer"] for r in rows if r["status"] != DIVERGED and r["loss_curve"]]
+        left_out = [r["optimizer"] for r in rows if r["optimizer"] not in curves]
         if left_out:
             print(f"note: not in the plot (diverged): {', '.join(left_out)}.",
                   file=sys.stderr)
         if curves:
-            save_plot(curves, plot, f"{data.name}: training objective per epoch")
+            save_plot(comparison, curves, plot,
+                      f"{data.name}: the optimizers' race, {args.n_seeds} seed"
+                      f"{'s' if args.n_seeds > 1 else ''} each")
         else:
-            print("note: no loss curve to plot: every optimizer diverged.",
-                  file=sys.stderr)
+            print("note: no loss curve to plot: every optimizer diverged.", file=sys.stderr)
             plot = None
     if args.json:
         result = {
             "command": "compare", **data.metadata(), "score": score_name(data.task),
             "max_iter": args.max_iter, "tol": args.tol, "random_state": args.seed,
-            "backend": args.backend, "plot": plot, "optimal_rtol": OPTIMAL_RTOL,
-            "results": rows, "reference": reference,
+            "n_seeds": args.n_seeds, "validation_fraction": VALIDATION_FRACTION,
+            "n_validation": int(len(comparison.validation_indices_)),
+            "tuning_grid": list(_compare.TUNING_GRID), "backend": args.backend,
+            "plot": plot, "optimal_rtol": OPTIMAL_RTOL, "race_time_s": comparison.time_s_,
+            "results": rows, "reference": reference, "advice": notes,
         }
         print(json.dumps(jsonable(result), indent=2))
         return EXIT_OK
+    _print_text(args, data, comparison, rows, reference, notes, plot)
+    return EXIT_OK
+
+
+def _print_text(args, data, comparison, rows, reference, notes, plot):
+    """The report: what was raced, the table, the reference and the advice."""
+    score = score_name(data.task)
+    n_val = len(comparison.validation_indices_)
     print(f"sk-gradopt compare: {data.describe()}")
     print(f"same budget for each optimizer: at most {args.max_iter} epochs "
-          f"(tol={args.tol}), batch_size={args.batch_size}, random_state={args.seed}")
+          f"(tol={args.tol}), batch_size={args.batch_size}; {args.n_seeds} seed"
+          f"{'s' if args.n_seeds > 1 else ''} each (random_state={args.seed})")
+    tuned = [r["optimizer"] for r in rows if r["learning_rate_tuned"]]
+    fixed = [r["optimizer"] for r in rows if not r["learning_rate_tuned"]]
+    grid = _compare.TUNING_GRID
+    if tuned:
+        print(f"learning rates tuned on a validation part ({n_val} of the training "
+              f"samples): {len(grid)} rates from {grid[0]:g} to {grid[-1]:.3g} and two "
+              "around the best, one fit each, the same for every optimizer"
+              + (f"; fixed by --learning-rate: {', '.join(fixed)}" if fixed else ""))
+    else:
+        print(f"learning rates fixed by --learning-rate; validation part: {n_val} of the "
+              "training samples")
     print()
     print(format_table(rows, data.task))
     print()
-    what = "linear baseline, the exact minimiser of the linear model" if args.hidden \
-        else "exact minimiser"
-    print(f"reference ({what}, {reference['estimator']}): objective "
-          f"{reference['objective']:.5f}, test {score_name(data.task)} "
-          f"{reference['test_score']:.4f}")
-    print(f"objective: mean training loss + {ALPHA:g} * ||W||^2 / 2 at the final "
-          f"weights; test {score_name(data.task)} on the held-out part.")
+    if reference is not None:
+        print(f"reference ({reference['what']}, {reference['estimator']}): objective "
+              f"{reference['objective']:.5f}, test {score} {reference['test_score']:.4f}; "
+              f"solved in {reference['time_s']:.3f} s (the race: {comparison.time_s_:.1f} s)")
+    else:
+        print("reference: none (no scikit-learn solver minimises this objective).")
+    print(f"objective: mean training loss + {ALPHA:g} * ||W||^2 / 2 at the final weights, "
+          f"mean over seeds; val {score}: mean ± sd over seeds on the validation part; "
+          f"test {score} on the held-out part; ms/epoch: median warm time of an epoch.")
     if args.hidden:
         print(f"status: why the fit stopped: '{NO_IMPROVEMENT}' (the tol rule), "
               f"'{MAX_ITER}' or '{DIVERGED}' (learning rate too large); an MLP's "
@@ -260,6 +314,15 @@ def run(args):
         print(f"status: '{OPTIMAL}' = objective at most {OPTIMAL_RTOL:.0%} above the "
               f"reference; else why the fit stopped: '{NO_IMPROVEMENT}' (the tol rule), "
               f"'{MAX_ITER}' or '{DIVERGED}' (learning rate too large).")
+    ranking = comparison.ranking_
+    best = [ranking[0].name, *[n for n in ranking[0].tied_with]]
+    print(f"best on the validation part: {ranking[0].name}"
+          + (f" (tied within the spread over seeds with {', '.join(best[1:])})"
+             if len(best) > 1 else ""))
+    print()
+    nothing = ("nothing to change: no fit hit max_iter, diverged or overfits." if args.hidden
+               else "nothing to change: every row is optimal and none overfits.")
+    for line in notes or [nothing]:
+        print(f"advice: {line}")
     if plot is not None:
         print(f"loss curves written to {plot}")
-    return EXIT_OK
