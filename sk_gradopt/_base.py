@@ -276,8 +276,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
                 ensure_all_finite=False, **self._y_validation,
-            )
-            self._check_finite(X)
+            )  # X is checked for NaN and infinity by the loop, where one shows
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -312,6 +311,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         progress = self._train(
             data, validation, progress, config, rng=self._rng, n_epochs=n_epochs,
             stopping=not partial, zero_init=zero_init, callbacks=callbacks, compiled=compiled,
+            check_input=None if dask_input else lambda: self._check_finite(X),
         )
         self._set_progress(progress)
         self.learning_rate_ = config.learning_rate
@@ -332,6 +332,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             return self.learning_rate_
         if self.optimizer in ("rmsprop", "adam"):
             return ADAPTIVE_AUTO_LEARNING_RATE
+        if not is_dask_collection(data.X):  # 1/L reads X before the loop would check it
+            self._check_finite(data.X)
         rate = self._inverse_lipschitz(data)
         if self.optimizer == "momentum":
             rate *= 1.0 - float(self.momentum)
@@ -493,7 +495,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         is ``X @ ones``, a BLAS product (about 2.5x faster on 200,000 x 100).
         A NaN or an infinity anywhere makes it non-finite; then sklearn's own
         check runs and raises its own message (it passes when only the
-        product overflowed, on finite values).
+        product overflowed, on finite values). A fit calls it only where a
+        value of the loop comes out non-finite (see ``_training.Guard``): a
+        NaN or an infinity in X always shows there, so X costs no pass of its
+        own.
         """
         if get_config()["assume_finite"]:
             return

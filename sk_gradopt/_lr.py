@@ -492,7 +492,9 @@ def _range_test_run(ramp, smoothing, stop_factor, record):
     step ``t + 1``: no extra pass.
     """
 
-    def run(data, validation, progress, config, *, rng, **ignored):
+    def run(data, validation, progress, config, *, rng, check_input=None, **ignored):
+        if check_input is not None:  # fit leaves X to the loop to check
+            check_input()
         if data.weight_sum == 0:
             raise ValueError("Every sample weight is 0: there is no loss to follow. "
                              "Give some samples a positive weight.")

@@ -37,6 +37,7 @@ EXPECTED = {
     "bench_dask.py": ({"where", "workers", "step_ms", "epoch_ms"}, {"n", "d", "block_rows"}),
     "bench_small_batch.py": ({"dtype", "batch", "model", "optimizer", "epoch_ms"},
                              {"targets", "compile"}),
+    "bench_fixed_cost.py": ({"case", "call_ms", "epoch_ms", "ratio"}, {"targets"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).
