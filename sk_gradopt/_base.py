@@ -269,6 +269,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             plan.data, plan.validation, plan.progress, plan.config, rng=plan.rng,
             n_epochs=plan.n_epochs, stopping=not partial, zero_init=plan.zero_init,
             callbacks=callbacks, compiled=compiled,
+            check_input=None if is_dask_collection(plan.inputs[0])
+            else lambda: self._check_finite(plan.inputs[0]),
         )
         self._set_progress(progress)
         if plan.learning_rate is not None:
@@ -309,8 +311,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
                 ensure_all_finite=False, **self._y_validation,
-            )
-            self._check_finite(X)
+            )  # X is checked for NaN and infinity by the loop, where one shows
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -366,6 +367,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             return ADAPTIVE_AUTO_LEARNING_RATE
         if not data.weight_sum > 0:
             return None
+        if not is_dask_collection(data.X):  # 1/L reads X before the loop would check it
+            self._check_finite(data.X)
         rate = self._inverse_lipschitz(data)
         if self.optimizer == "momentum":
             rate *= 1.0 - float(self.momentum)
@@ -527,7 +530,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         is ``X @ ones``, a BLAS product (about 2.5x faster on 200,000 x 100).
         A NaN or an infinity anywhere makes it non-finite; then sklearn's own
         check runs and raises its own message (it passes when only the
-        product overflowed, on finite values).
+        product overflowed, on finite values). A fit calls it only where a
+        value of the loop comes out non-finite (see ``_training.Guard``): a
+        NaN or an infinity in X always shows there, so X costs no pass of its
+        own.
         """
         if get_config()["assume_finite"]:
             return

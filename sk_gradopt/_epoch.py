@@ -138,7 +138,6 @@ class Config:
         return min(self.batch_size, n_samples)
 
 
-
 # ------------------------------------------------------------------ batches
 
 
@@ -477,7 +476,6 @@ def epoch_order(n_samples, batch_size, shuffle, rng):
         return order, bounds
     order = rng.permutation(n) if shuffle else np.arange(n)
     return order, np.append(starts, n)
-
 
 
 def _sum_of(xp, arrays):

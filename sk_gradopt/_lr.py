@@ -238,6 +238,8 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     with dispatch_for(X), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         plan = estimator._prepare_fit(X, y, sample_weight)
+        if not is_dask_collection(plan.inputs[0]):  # fit leaves X to its loop to check
+            estimator._check_finite(plan.inputs[0])
         if not plan.data.weight_sum > 0:
             raise ValueError("Every sample weight is 0: there is no loss to follow. "
                              "Give some samples a positive weight.")

@@ -24,7 +24,7 @@ import numpy as np
 from array_api_compat import array_namespace, is_dask_array
 from sklearn.exceptions import ConvergenceWarning
 
-from ._epoch import epoch_runner, objective
+from ._epoch import Data, epoch_runner, objective, weight_sum
 from ._tree import tree_leaves
 
 __all__ = ["Callbacks", "Guard", "Progress", "Stopping", "train"]
@@ -37,6 +37,10 @@ DIVERGENCE_FACTOR = 10.0
 #: Within one call, an objective that grows this many times over its start
 #: while far above the zero model's has diverged (see :meth:`Guard.diverged`).
 SLOW_GROWTH = 1.5
+
+#: The final weights of a call are checked on a probe of at least this many
+#: rows spread over the data (see :class:`Guard`).
+PROBE_ROWS = 2048
 
 #: ``schedule="adaptive"`` divides the learning rate by this on a plateau...
 ADAPTIVE_DECAY = 5.0
@@ -69,13 +73,11 @@ class Progress:
                        validation_loss_curve=None if curve is None else list(curve))
 
 
-
-
 # ---------------------------------------------------------------- the loop
 
 
 def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_init=False,
-          callbacks=None, compiled=True):
+          callbacks=None, compiled=True, check_input=None):
     """Run up to ``n_epochs`` epochs from ``progress``; return the new progress.
 
     Parameters
@@ -102,6 +104,9 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     compiled : bool, default=True
         Whether epochs use the compiled code where it applies (see
         :func:`~sk_gradopt._epoch.epoch_runner`); False runs the reference.
+    check_input : callable or None
+        Raises if the input holds NaN or infinity: called on a non-finite
+        value only (see :class:`Guard`), not before the epochs.
 
     Returns
     -------
@@ -111,9 +116,8 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     if data.weight_sum == 0:  # every sample weighs 0 (zero class weights): a no-op
         return progress
     run_epoch, exact = _engine(data, config, compiled)
-    zero = exact(config, data, None)
-    start = zero if zero_init else exact(config, data, progress.params)
-    guard = Guard(config, data, exact, zero, start, progress.params)
+    guard = Guard(config, data, exact, progress.params, zero_init=zero_init,
+                  check_input=check_input)
     rule = Stopping.of(config, progress.best_loss, active=stopping)
     params, opt_state = progress.params, progress.opt_state
     best_params, outcome = None, None
@@ -139,7 +143,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
                 break
             monitored = loss
             if validation is not None:
-                monitored = exact(config, validation, params, with_penalty=False)
+                monitored = guard.monitor(validation, params)
                 progress.validation_loss_curve.append(monitored)
             if config.verbose:
                 _print_epoch(progress, loss, None if validation is None else monitored,
@@ -241,10 +245,32 @@ class Stopping:
 class Guard:
     """The divergence guard of one call of :func:`train`, and the best finite weights seen.
 
-    Divergence is judged on this call's data, like with like (see
-    :meth:`diverged`). When a call diverges, or the optimizer state overflows,
-    it ends with the best finite weights seen (those with the lowest training
-    objective) and a fresh optimizer state, and warns.
+    It judges from what the epochs compute anyway: each epoch's training
+    objective, summed from its batch losses (each at the parameters before
+    its step). A value that is not finite has diverged; so has one that is
+    both ``DIVERGENCE_FACTOR`` times the zero model's objective and
+    ``SLOW_GROWTH`` times the objective where the call started, both on this
+    call's data (see :meth:`diverged`). When a call diverges, or the
+    optimizer state overflows, it ends with the best finite weights seen
+    (those of the lowest epoch objective) and a fresh optimizer state, and
+    warns.
+
+    An exact pass over the data is made only where a decision needs one:
+
+    * the objective at the call's start, once an epoch's objective is above
+      ``DIVERGENCE_FACTOR`` times the zero model's (whose objective costs no
+      pass over X); a call from the zero model knows it without a pass;
+    * the final weights, which no epoch measured, are checked on a probe: a
+      batch's worth of rows spread over the data (at least ``PROBE_ROWS``;
+      all the rows for a full batch, small data or Dask data). Only a probe
+      that looks diverged calls for the exact objective over all rows;
+    * when the stopping rule ends the run, the final and the best weights
+      are compared exactly (the rule can stop an oscillating fit on an
+      overshoot);
+    * the input is checked for NaN and infinity (``check_input``) only when
+      a value comes out non-finite: a NaN or an infinity in X always does
+      (in the loss, or in the gradient as ``inf * 0``), so no pass over X
+      is made for it before the epochs.
 
     Parameters
     ----------
@@ -252,39 +278,53 @@ class Guard:
     data : Data
         This call's training data.
     exact : callable
-        ``exact(config, data, params)``: the training objective.
-    zero, start : float
-        The objective of the zero model and at the call's start.
+        ``exact(config, data, params)``: the training objective on ``data``
+        (``params=None``: the zero model's).
     params : tuple of Layer
         The parameters at the call's start.
+    zero_init : bool
+        Whether ``params`` is the zero model.
+    check_input : callable or None
+        Raises a ``ValueError`` if the input holds NaN or infinity.
     """
 
-    def __init__(self, config, data, exact, zero, start, params):
-        _check_finite_start(data, start)
+    def __init__(self, config, data, exact, params, *, zero_init, check_input=None):
         self.config, self.data, self.exact = config, data, exact
-        self.zero, self.start = zero, start
-        self.safe_loss, self.safe_params = start, params
+        self.check_input = check_input
+        self.zero = exact(config, data, None)
+        self.first_params = params
+        self._start = self.zero if zero_init else None
+        if not math.isfinite(self.zero):  # values this large are refused if the start overflows
+            self.start  # noqa: B018 (computed and checked)
+        self.safe_loss = math.inf if self._start is None else self._start
+        self.safe_params = params
         self.bad_value = None
 
-    def diverged(self, value):
-        """Whether a training objective of ``value`` means that the fit diverged.
+    @property
+    def start(self):
+        """The objective at the call's start: one exact pass, made when first asked."""
+        if self._start is None:
+            self._start = self.exact(self.config, self.data, self.first_params)
+        _check_finite_start(self.data, self._start)
+        return self._start
 
-        All three objectives are measured on the same data (this call's):
-        ``zero`` of the zero model, ``start`` where the call started. A
-        non-finite value has diverged. So has one that grew
-        ``DIVERGENCE_FACTOR`` times over the larger of the two (the zero
-        model keeps noise near the optimum from counting), and one that grew
-        ``SLOW_GROWTH`` times over its start while ending
-        ``DIVERGENCE_FACTOR`` times worse than the zero model (a slower
-        blow-up, over several ``partial_fit`` calls). A call that starts high,
-        on data unlike what the model learned (a level shift in a stream), and
-        comes down or barely moves, has not diverged.
+    def diverged(self, value):
+        """Whether a training objective of ``value`` (on this call's data) means divergence.
+
+        A non-finite value has diverged. So has one that is above
+        ``DIVERGENCE_FACTOR`` times the zero model's objective (which keeps
+        noise near the optimum from counting) and ``SLOW_GROWTH`` times the
+        objective where the call started (a blow-up, fast or over several
+        ``partial_fit`` calls). A call that starts high, on data unlike what
+        the model learned (a level shift in a stream), and comes down or
+        barely moves, has not diverged. The start is computed only for a
+        value above the first bound.
         """
         if not math.isfinite(value):
             return True
-        if value > DIVERGENCE_FACTOR * max(self.zero, self.start):
-            return True
-        return value > SLOW_GROWTH * self.start and value > DIVERGENCE_FACTOR * self.zero
+        if not value > DIVERGENCE_FACTOR * self.zero:
+            return False
+        return value > SLOW_GROWTH * self.start
 
     def judge(self, loss, before, params, opt_state):
         """Judge an epoch: ``"diverged"``, ``"overflow"`` or None (carry on).
@@ -293,42 +333,90 @@ class Guard:
         ``before`` (the parameters it started from) to ``params``; the best
         finite weights are those of the lowest such loss.
         """
-        if not _all_finite(loss, params) or self.diverged(loss):
+        if not _all_finite(loss, params):
+            self._check_input()  # (NaN in X shows here first)
+            self.bad_value = loss
+            return "diverged"
+        if self.diverged(loss):
             self.bad_value = loss
             return "diverged"
         if loss < self.safe_loss:
             self.safe_loss, self.safe_params = loss, before
         if not _all_finite(0.0, opt_state):
+            self._check_input()
             return "overflow"
         return None
+
+    def monitor(self, validation, params):
+        """The loss on the validation data at ``params`` (the input checked if not finite)."""
+        value = self.exact(self.config, validation, params, with_penalty=False)
+        if not math.isfinite(value):
+            self._check_input()
+        return value
+
+    def _check_input(self):
+        if self.check_input is not None:
+            self.check_input()
 
     def settle(self, params, opt_state, outcome, progress, *, keep_best):
         """The parameters, state and outcome the call ends with; warns about a blow-up.
 
         A run that ended normally (``outcome`` None or ``"converged"``) is
-        judged on its final objective. One that converged keeps the best
-        weights seen instead of the last (``keep_best``, without validation
-        data) when they are better: the rule can stop an oscillating fit on
-        an overshoot; both are measured exactly.
+        judged on its final weights (the probe of the class docstring). One
+        that converged keeps the best weights seen instead of the last
+        (``keep_best``, without validation data) when they are better, both
+        measured exactly.
         """
         if outcome in (None, "converged"):
-            final = self.exact(self.config, self.data, params)
-            if self.diverged(final):
+            compare = outcome == "converged" and keep_best and self.safe_params is not params
+            final = self._objective(params) if compare else self._probe(params)
+            if final is not None and self.diverged(final):
                 outcome, self.bad_value = "diverged", final
-            elif outcome == "converged" and keep_best and self.safe_params is not params:
-                if self.exact(self.config, self.data, self.safe_params) < final:
-                    params = self.safe_params
+            elif compare and self._objective(self.safe_params) < final:
+                params = self.safe_params
+        if outcome not in ("diverged", "overflow"):
+            return params, opt_state, outcome
+        if self.safe_loss == math.inf:  # no epoch was measured: the weights of the start
+            self.safe_loss = self.start
         if outcome == "diverged":
             _warn_diverged(self.config, progress, max(self.zero, self.start),
                            self.bad_value, self.safe_loss)
-        elif outcome == "overflow":
-            _warn_overflow(self.config, progress, self.data, self.safe_loss)
         else:
-            return params, opt_state, outcome
+            _warn_overflow(self.config, progress, self.data, self.safe_loss)
         if progress.best_loss == math.inf:
             progress.best_loss = self.safe_loss
         # The optimizer state saw the blow-up: start it afresh.
         return self.safe_params, self.config.optimizer.init(self.safe_params), outcome
+
+    def _objective(self, params):
+        return self.exact(self.config, self.data, params)
+
+    def _probe(self, params):
+        """The exact objective at ``params`` if a probe of rows hints at divergence, else None."""
+        probe = _probe_rows(self.data, self.config)
+        if probe is None:  # the probe is every row: exact already
+            return self._objective(params)
+        value = self.exact(self.config, probe, params)
+        zero = self.exact(self.config, probe, None)
+        if math.isfinite(value) and value <= DIVERGENCE_FACTOR * zero:
+            return None
+        return self._objective(params)
+
+
+def _probe_rows(data, config):
+    """A batch's worth of rows of ``data`` (at least ``PROBE_ROWS``) spread evenly over it.
+
+    None where that is most of the rows (a full batch, small data), or on
+    Dask data: the probe is then every row.
+    """
+    n = data.n_samples
+    rows = max(config.batch_size_for(n), PROBE_ROWS)
+    if 2 * rows > n or is_dask_array(data.X):
+        return None
+    step = n // rows
+    X, Y, sw = (None if a is None else a[::step, ...] for a in data[:3])
+    total = weight_sum(sw, X.shape[0])
+    return Data(X, Y, sw, total) if total > 0 else None
 
 
 def _check_finite_start(data, start):

@@ -38,6 +38,7 @@ EXPECTED = {
     "bench_small_batch.py": ({"dtype", "batch", "model", "optimizer", "epoch_ms"},
                              {"targets", "compile"}),
     "bench_compare.py": ({"problem", "n_fits", "fits_s", "race_s", "race_over_fits"}, set()),
+    "bench_fixed_cost.py": ({"case", "call_ms", "epoch_ms", "ratio"}, {"targets"}),
 }
 
 #: Timings that are differences of two timings (the marginal epoch or step).
