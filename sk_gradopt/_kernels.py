@@ -743,20 +743,25 @@ def _like(container, items):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _update_leaf(P, G, S1, S2, out_P, out_S1, out_S2, optimizer, nesterov, h, lr, decay,
-                 use_decay, threshold, use_l1):
+def _update_leaf(P, G, S1, S2, out_P, out_S1, out_S2, h, optimizer, nesterov, use_decay,
+                 use_l1):
     """Steps 6-8 for every element of one leaf, into fresh arrays (1-D views).
 
-    The weight decay and the l1 step are on for ``coef`` leaves only (the
-    caller's flags). ``S1``/``S2`` and ``out_S1``/``out_S2`` are the
-    optimizer's state, unused (and of length 1) where the rule has none.
+    ``h``: :func:`_direction`'s ten hyperparameters, then the learning rate,
+    the decay factor and the l1 threshold, in the dtype of the leaf (one
+    array: a tuple of NumPy scalars costs more to pass than the update of a
+    small leaf). The weight decay and the l1 step are on for ``coef`` leaves
+    only (the caller's flags). ``S1``/``S2`` and ``out_S1``/``out_S2`` are
+    the optimizer's state, unused (and of length 1) where the rule has none.
     """
+    hp = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9])
+    lr, decay, threshold = h[10], h[11], h[12]
     keep_1 = optimizer != _SGD
     keep_2 = optimizer == _ADAM
     for i in range(P.shape[0]):
         s1 = S1[i] if keep_1 else P[i]
         s2 = S2[i] if keep_2 else P[i]
-        direction, s1, s2 = _direction(optimizer, nesterov, G[i], s1, s2, h)
+        direction, s1, s2 = _direction(optimizer, nesterov, G[i], s1, s2, hp)
         w = _step(P[i], direction, lr, decay, use_decay)
         out_P[i] = _soft_threshold(w, threshold) if use_l1 else w
         if keep_1:
@@ -806,44 +811,41 @@ def apply_update(params, grads, state, learning_rate, *, optimizer, momentum, ne
     if opt == _ADAM:  # reciprocals, as the compiled epoch (multiplications in the loop)
         c1 = 1.0 / (1.0 - math.pow(beta_1, count))
         c2 = 1.0 / (1.0 - math.pow(beta_2, count))
+    # Computed in float64 as the reference does with Python floats, then
+    # rounded to the dtype (as NumPy rounds a Python float to float32).
     h = np.array([momentum, rho, 1.0 - rho, beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2,
-                  eps, c1, c2], dtype=dtype)
-    h = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9])
-    lr = dtype.type(learning_rate)
-    decay = dtype.type(1.0 - learning_rate * weight_decay)
-    threshold = dtype.type(learning_rate * l1)
+                  eps, c1, c2, learning_rate, 1.0 - learning_rate * weight_decay,
+                  learning_rate * l1], dtype=dtype)
+    nesterov = bool(nesterov)
     dummy = np.zeros(1, dtype=dtype)
-    new_layers, new_states = [], {field: [] for field in fields}
+
+    def update(P, G, states, is_coef):
+        """The new leaf and its new state arrays (fresh, in the shape of ``P``)."""
+        if P is None:
+            return None, [None] * len(fields)
+        # 1-D C-ordered views (a copy only for another layout or dtype)
+        flat = [np.asarray(a, dtype=dtype).reshape(-1) for a in (P, G, *states)]
+        outs = [np.empty(flat[0].shape, dtype=dtype) for _ in range(1 + len(fields))]
+        S = flat[2:] + [dummy] * (2 - len(fields))
+        out_S = outs[1:] + [dummy] * (2 - len(fields))
+        _update_leaf(flat[0], flat[1], S[0], S[1], outs[0], out_S[0], out_S[1], h, opt,
+                     nesterov, is_coef and weight_decay > 0, is_coef and l1 > 0)
+        return outs[0].reshape(P.shape), [out.reshape(P.shape) for out in outs[1:]]
+
+    # New NamedTuples by their constructor: ``_replace`` costs several times more.
+    state_trees = [getattr(state, field) for field in fields]
+    new_layers, new_trees = [], [[] for _ in fields]
     for index, (layer, grad) in enumerate(zip(params, grads)):
-        leaves = {}
-        for name in ("coef", "intercept"):
-            P = getattr(layer, name)
-            if P is None:
-                leaves[name] = (None, [None] * len(fields))
-                continue
-            states = [getattr(getattr(state, field)[index], name) for field in fields]
-            flat = [np.ascontiguousarray(a, dtype=dtype).reshape(-1)
-                    for a in (P, getattr(grad, name), *states)]
-            outs = [np.empty_like(flat[0]) for _ in range(1 + len(fields))]
-            S1 = flat[2] if len(fields) > 0 else dummy
-            S2 = flat[3] if len(fields) > 1 else dummy
-            out_S1 = outs[1] if len(fields) > 0 else dummy
-            out_S2 = outs[2] if len(fields) > 1 else dummy
-            is_coef = name == "coef"
-            _update_leaf(flat[0], flat[1], S1, S2, outs[0], out_S1, out_S2, opt,
-                         bool(nesterov), h, lr, decay, is_coef and weight_decay > 0,
-                         threshold, is_coef and l1 > 0)
-            leaves[name] = (outs[0].reshape(P.shape),
-                            [out.reshape(P.shape) for out in outs[1:]])
-        new_layers.append(layer._replace(coef=leaves["coef"][0],
-                                         intercept=leaves["intercept"][0]))
-        for k, field in enumerate(fields):
-            old = getattr(state, field)[index]
-            new_states[field].append(old._replace(coef=leaves["coef"][1][k],
-                                                  intercept=leaves["intercept"][1][k]))
+        olds = [tree[index] for tree in state_trees]
+        coef, coef_states = update(layer.coef, grad.coef, [s.coef for s in olds], True)
+        intercept, intercept_states = update(layer.intercept, grad.intercept,
+                                             [s.intercept for s in olds], False)
+        new_layers.append(type(layer)(coef=coef, intercept=intercept))
+        for tree, old, c, i in zip(new_trees, olds, coef_states, intercept_states):
+            tree.append(type(old)(coef=c, intercept=i))
     new_state = state
     if fields:
-        new_state = state._replace(**{f: tuple(v) for f, v in new_states.items()})
+        new_state = state._replace(**{f: tuple(t) for f, t in zip(fields, new_trees)})
         if opt == _ADAM:
             new_state = new_state._replace(count=count)
     return tuple(new_layers), new_state
