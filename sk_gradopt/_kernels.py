@@ -1,9 +1,20 @@
-"""A compiled epoch of mini-batch steps of the linear model, for NumPy input.
+"""Compiled (numba) code of the training step, for NumPy input: the same numbers, faster.
 
-:func:`linear_epoch` runs one whole epoch of the training loop's optimizer
-steps (forward pass, loss, gradient, penalty, clipping, weight decay,
-optimizer update, l1 proximal step) in one call of a numba-compiled loop. It
-reads the rows of ``X`` through the epoch's order, without gathering them.
+* :func:`linear_epoch` runs one whole epoch of the linear model's optimizer
+  steps (forward pass, loss, gradient, penalty, clipping, weight decay,
+  optimizer update, l1 proximal step) in one call of a numba-compiled loop.
+  It reads the rows of ``X`` through the epoch's order, without gathering
+  them.
+* :func:`apply_update` is the optimizer's step (decay, update, l1) of any
+  model, in one pass per array.
+* :func:`compiled_mlp` is an MLP whose hidden layers' element-wise work runs
+  in compiled passes: the bias and ReLU in one pass over each product, and
+  each hidden delta (the backpropagated delta times the activation's
+  derivative) with its intercept's gradient in one pass. The matrix
+  products stay NumPy's (BLAS).
+
+The pure functions of :mod:`._optimizers` and :mod:`._models` stay the
+reference; the tests compare each function here with them.
 
 This module imports numba at its top: ``import sk_gradopt`` never imports
 it. The training loop imports this module lazily and falls back to the
@@ -874,7 +885,7 @@ def _bias_relu(Z, b):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _times_derivative(code, d, a, zero, one):
-    """``d * act'(z)``, the derivative written in terms of ``a = act(z)`` as ``_models.py`` writes it."""
+    """``d * act'(z)``, the derivative written in terms of ``a = act(z)`` (as ``_models.py``)."""
     if code == _RELU:
         # d * sign(a), with a = max(z, 0): d where a > 0; d * a (0, or nan) elsewhere
         return d if a > zero else d * a
