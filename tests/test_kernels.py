@@ -620,6 +620,33 @@ def test_compiled_mlp_propagates_nan_as_the_reference(activation):
     assert np.isnan(grads[0].coef).any()
 
 
+@pytest.mark.parametrize("layout", ["fortran", "read_only", "memmap", "strided"])
+def test_compiled_mlp_takes_any_layout_of_X_and_params(layout, tmp_path):
+    params, X, Y, sample_weight, loss_fn, scale = mlp_problem([4, 6, 5, 1], "relu", np.float64,
+                                                              weighted=True)
+    want = mlp_model("relu").loss_and_grad(params, X, Y, sample_weight, loss_fn, scale)
+    if layout == "fortran":
+        X = np.asfortranarray(X)
+        params = tuple(Layer(np.asfortranarray(p.coef), p.intercept) for p in params)
+    elif layout == "read_only":
+        X = X.copy()
+        for a in (X, *[leaf for p in params for leaf in p]):
+            a.flags.writeable = False
+    elif layout == "memmap":
+        path = tmp_path / "X.dat"
+        X.tofile(path)
+        X = np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
+    else:
+        X = np.repeat(X, 2, axis=1)[:, ::2]
+        params = tuple(Layer(np.repeat(p.coef, 2, axis=0)[::2], p.intercept) for p in params)
+    loss, grads = compiled_mlp(mlp_model("relu")).loss_and_grad(params, X, Y, sample_weight,
+                                                                loss_fn, scale)
+    assert_close(loss, want[0], 1e-12, "loss")
+    for g, w in zip(grads, want[1]):
+        assert_close(g.coef, w.coef, 1e-12, "coef")
+        assert_close(g.intercept, w.intercept, 1e-12, "intercept")
+
+
 def test_compiled_mlp_takes_an_mlp_only():
     with pytest.raises(ValueError, match="MLP"):
         compiled_mlp(linear_model())
