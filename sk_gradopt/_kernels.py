@@ -1,9 +1,20 @@
-"""A compiled epoch of mini-batch steps of the linear model, for NumPy input.
+"""Compiled (numba) code of the training step, for NumPy input: the same numbers, faster.
 
-:func:`linear_epoch` runs one whole epoch of the training loop's optimizer
-steps (forward pass, loss, gradient, penalty, clipping, weight decay,
-optimizer update, l1 proximal step) in one call of a numba-compiled loop. It
-reads the rows of ``X`` through the epoch's order, without gathering them.
+* :func:`linear_epoch` runs one whole epoch of the linear model's optimizer
+  steps (forward pass, loss, gradient, penalty, clipping, weight decay,
+  optimizer update, l1 proximal step) in one call of a numba-compiled loop.
+  It reads the rows of ``X`` through the epoch's order, without gathering
+  them.
+* :func:`apply_update` is the optimizer's step (decay, update, l1) of any
+  model, in one pass per array.
+* :func:`compiled_mlp` is an MLP whose hidden layers' element-wise work runs
+  in compiled passes: the bias and ReLU in one pass over each product, and
+  each hidden delta (the backpropagated delta times the activation's
+  derivative) with its intercept's gradient in one pass. The matrix
+  products stay NumPy's (BLAS).
+
+The pure functions of :mod:`._optimizers` and :mod:`._models` stay the
+reference; the tests compare each function here with them.
 
 This module imports numba at its top: ``import sk_gradopt`` never imports
 it. The training loop imports this module lazily and falls back to the
@@ -743,20 +754,25 @@ def _like(container, items):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _update_leaf(P, G, S1, S2, out_P, out_S1, out_S2, optimizer, nesterov, h, lr, decay,
-                 use_decay, threshold, use_l1):
+def _update_leaf(P, G, S1, S2, out_P, out_S1, out_S2, h, optimizer, nesterov, use_decay,
+                 use_l1):
     """Steps 6-8 for every element of one leaf, into fresh arrays (1-D views).
 
-    The weight decay and the l1 step are on for ``coef`` leaves only (the
-    caller's flags). ``S1``/``S2`` and ``out_S1``/``out_S2`` are the
-    optimizer's state, unused (and of length 1) where the rule has none.
+    ``h``: :func:`_direction`'s ten hyperparameters, then the learning rate,
+    the decay factor and the l1 threshold, in the dtype of the leaf (one
+    array: a tuple of NumPy scalars costs more to pass than the update of a
+    small leaf). The weight decay and the l1 step are on for ``coef`` leaves
+    only (the caller's flags). ``S1``/``S2`` and ``out_S1``/``out_S2`` are
+    the optimizer's state, unused (and of length 1) where the rule has none.
     """
+    hp = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9])
+    lr, decay, threshold = h[10], h[11], h[12]
     keep_1 = optimizer != _SGD
     keep_2 = optimizer == _ADAM
     for i in range(P.shape[0]):
         s1 = S1[i] if keep_1 else P[i]
         s2 = S2[i] if keep_2 else P[i]
-        direction, s1, s2 = _direction(optimizer, nesterov, G[i], s1, s2, h)
+        direction, s1, s2 = _direction(optimizer, nesterov, G[i], s1, s2, hp)
         w = _step(P[i], direction, lr, decay, use_decay)
         out_P[i] = _soft_threshold(w, threshold) if use_l1 else w
         if keep_1:
@@ -806,44 +822,41 @@ def apply_update(params, grads, state, learning_rate, *, optimizer, momentum, ne
     if opt == _ADAM:  # reciprocals, as the compiled epoch (multiplications in the loop)
         c1 = 1.0 / (1.0 - math.pow(beta_1, count))
         c2 = 1.0 / (1.0 - math.pow(beta_2, count))
+    # Computed in float64 as the reference does with Python floats, then
+    # rounded to the dtype (as NumPy rounds a Python float to float32).
     h = np.array([momentum, rho, 1.0 - rho, beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2,
-                  eps, c1, c2], dtype=dtype)
-    h = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9])
-    lr = dtype.type(learning_rate)
-    decay = dtype.type(1.0 - learning_rate * weight_decay)
-    threshold = dtype.type(learning_rate * l1)
+                  eps, c1, c2, learning_rate, 1.0 - learning_rate * weight_decay,
+                  learning_rate * l1], dtype=dtype)
+    nesterov = bool(nesterov)
     dummy = np.zeros(1, dtype=dtype)
-    new_layers, new_states = [], {field: [] for field in fields}
+
+    def update(P, G, states, is_coef):
+        """The new leaf and its new state arrays (fresh, in the shape of ``P``)."""
+        if P is None:
+            return None, [None] * len(fields)
+        # 1-D C-ordered views (a copy only for another layout or dtype)
+        flat = [np.asarray(a, dtype=dtype).reshape(-1) for a in (P, G, *states)]
+        outs = [np.empty(flat[0].shape, dtype=dtype) for _ in range(1 + len(fields))]
+        S = flat[2:] + [dummy] * (2 - len(fields))
+        out_S = outs[1:] + [dummy] * (2 - len(fields))
+        _update_leaf(flat[0], flat[1], S[0], S[1], outs[0], out_S[0], out_S[1], h, opt,
+                     nesterov, is_coef and weight_decay > 0, is_coef and l1 > 0)
+        return outs[0].reshape(P.shape), [out.reshape(P.shape) for out in outs[1:]]
+
+    # New NamedTuples by their constructor: ``_replace`` costs several times more.
+    state_trees = [getattr(state, field) for field in fields]
+    new_layers, new_trees = [], [[] for _ in fields]
     for index, (layer, grad) in enumerate(zip(params, grads)):
-        leaves = {}
-        for name in ("coef", "intercept"):
-            P = getattr(layer, name)
-            if P is None:
-                leaves[name] = (None, [None] * len(fields))
-                continue
-            states = [getattr(getattr(state, field)[index], name) for field in fields]
-            flat = [np.ascontiguousarray(a, dtype=dtype).reshape(-1)
-                    for a in (P, getattr(grad, name), *states)]
-            outs = [np.empty_like(flat[0]) for _ in range(1 + len(fields))]
-            S1 = flat[2] if len(fields) > 0 else dummy
-            S2 = flat[3] if len(fields) > 1 else dummy
-            out_S1 = outs[1] if len(fields) > 0 else dummy
-            out_S2 = outs[2] if len(fields) > 1 else dummy
-            is_coef = name == "coef"
-            _update_leaf(flat[0], flat[1], S1, S2, outs[0], out_S1, out_S2, opt,
-                         bool(nesterov), h, lr, decay, is_coef and weight_decay > 0,
-                         threshold, is_coef and l1 > 0)
-            leaves[name] = (outs[0].reshape(P.shape),
-                            [out.reshape(P.shape) for out in outs[1:]])
-        new_layers.append(layer._replace(coef=leaves["coef"][0],
-                                         intercept=leaves["intercept"][0]))
-        for k, field in enumerate(fields):
-            old = getattr(state, field)[index]
-            new_states[field].append(old._replace(coef=leaves["coef"][1][k],
-                                                  intercept=leaves["intercept"][1][k]))
+        olds = [tree[index] for tree in state_trees]
+        coef, coef_states = update(layer.coef, grad.coef, [s.coef for s in olds], True)
+        intercept, intercept_states = update(layer.intercept, grad.intercept,
+                                             [s.intercept for s in olds], False)
+        new_layers.append(type(layer)(coef=coef, intercept=intercept))
+        for tree, old, c, i in zip(new_trees, olds, coef_states, intercept_states):
+            tree.append(type(old)(coef=c, intercept=i))
     new_state = state
     if fields:
-        new_state = state._replace(**{f: tuple(v) for f, v in new_states.items()})
+        new_state = state._replace(**{f: tuple(t) for f, t in zip(fields, new_trees)})
         if opt == _ADAM:
             new_state = new_state._replace(count=count)
     return tuple(new_layers), new_state
@@ -872,7 +885,7 @@ def _bias_relu(Z, b):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _times_derivative(code, d, a, zero, one):
-    """``d * act'(z)``, the derivative written in terms of ``a = act(z)`` as ``_models.py`` writes it."""
+    """``d * act'(z)``, the derivative written in terms of ``a = act(z)`` (as ``_models.py``)."""
     if code == _RELU:
         # d * sign(a), with a = max(z, 0): d where a > 0; d * a (0, or nan) elsewhere
         return d if a > zero else d * a
@@ -881,6 +894,13 @@ def _times_derivative(code, d, a, zero, one):
     if code == _LOGISTIC:
         return d * ((one - a) * a)
     return d
+
+
+#: The backward pass of a hidden layer writes this many bytes of rows, then
+#: sums them into the intercept's gradient while they are in L1. Measured at
+#: 256 x 256 float64 (Emerald Rapids, shared): 34 us a call against 52 us
+#: with the sum in the same loop as the product, 8-32 KB alike.
+_BLOCK_BYTES = 16384
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -892,20 +912,24 @@ def _hidden_delta(D, W, A, out, g_b, code, outer, scale):
     ``D[:, 0]`` and ``W[:, 0]`` is formed here; otherwise ``out`` holds
     ``D @ W.T`` (a BLAS product) and is multiplied in place. ``g_b =
     scale * out.sum(axis=0)``, summed row after row as NumPy sums over the
-    first axis of a C-ordered array.
+    first axis of a C-ordered array, by blocks of rows still in L1.
     """
     T = out.dtype.type
     zero, one, s = T(0), T(1), T(scale)
     n, m = out.shape
     for j in range(m):
         g_b[j] = zero
-    for r in range(n):
-        d_r = D[r, 0]
-        for j in range(m):
-            d = d_r * W[j, 0] if outer else out[r, j]
-            d = _times_derivative(code, d, A[r, j], zero, one)
-            out[r, j] = d
-            g_b[j] += d
+    rows = max(1, _BLOCK_BYTES // max(1, m * out.itemsize))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        for r in range(start, stop):
+            d_r = D[r, 0]
+            for j in range(m):
+                d = d_r * W[j, 0] if outer else out[r, j]
+                out[r, j] = _times_derivative(code, d, A[r, j], zero, one)
+        for r in range(start, stop):
+            for j in range(m):
+                g_b[j] += out[r, j]
     for j in range(m):
         g_b[j] *= s
 

@@ -22,7 +22,9 @@ Two models share the training loop, the optimizers and the penalties:
   ``grad b_l = sum(delta_l)``, ``delta_{l-1} = (delta_l @ W_l.T) * act'(a_l)``.
 
 Everything is written against the array API of the inputs (NumPy, CuPy,
-``array_api_strict``...).
+``array_api_strict``...): these functions are the reference. On NumPy
+arrays, :func:`._kernels.compiled_mlp` computes the same MLP (to rounding)
+with compiled passes over the hidden activations.
 """
 
 from functools import partial

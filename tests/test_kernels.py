@@ -28,7 +28,13 @@ pytest.importorskip("numba")
 
 from sk_gradopt import GradientClassifier, GradientRegressor  # noqa: E402
 from sk_gradopt import _kernels  # noqa: E402
-from sk_gradopt._kernels import ACTIVATION_CODES, LOSSES, compiled_mlp, linear_epoch  # noqa: E402
+from sk_gradopt._kernels import (  # noqa: E402
+    ACTIVATION_CODES,
+    LOSSES,
+    apply_update,
+    compiled_mlp,
+    linear_epoch,
+)
 from sk_gradopt._losses import (  # noqa: E402
     binary_log_loss,
     epsilon_insensitive,
@@ -39,7 +45,14 @@ from sk_gradopt._losses import (  # noqa: E402
     squared_error,
 )
 from sk_gradopt._models import ACTIVATIONS, init_mlp, linear_model, mlp_model  # noqa: E402
-from sk_gradopt._optimizers import AdamState, EmptyState, RMSPropState, TraceState  # noqa: E402
+from sk_gradopt._optimizers import (  # noqa: E402
+    AdamState,
+    EmptyState,
+    RMSPropState,
+    TraceState,
+    make_optimizer,
+)
+from sk_gradopt._penalties import Penalty, decay_weights  # noqa: E402
 
 
 class Layer(NamedTuple):
@@ -607,9 +620,82 @@ def test_compiled_mlp_propagates_nan_as_the_reference(activation):
     assert np.isnan(grads[0].coef).any()
 
 
+@pytest.mark.parametrize("layout", ["fortran", "read_only", "memmap", "strided"])
+def test_compiled_mlp_takes_any_layout_of_X_and_params(layout, tmp_path):
+    params, X, Y, sample_weight, loss_fn, scale = mlp_problem([4, 6, 5, 1], "relu", np.float64,
+                                                              weighted=True)
+    want = mlp_model("relu").loss_and_grad(params, X, Y, sample_weight, loss_fn, scale)
+    if layout == "fortran":
+        X = np.asfortranarray(X)
+        params = tuple(Layer(np.asfortranarray(p.coef), p.intercept) for p in params)
+    elif layout == "read_only":
+        X = X.copy()
+        for a in (X, *[leaf for p in params for leaf in p]):
+            a.flags.writeable = False
+    elif layout == "memmap":
+        path = tmp_path / "X.dat"
+        X.tofile(path)
+        X = np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
+    else:
+        X = np.repeat(X, 2, axis=1)[:, ::2]
+        params = tuple(Layer(np.repeat(p.coef, 2, axis=0)[::2], p.intercept) for p in params)
+    loss, grads = compiled_mlp(mlp_model("relu")).loss_and_grad(params, X, Y, sample_weight,
+                                                                loss_fn, scale)
+    assert_close(loss, want[0], 1e-12, "loss")
+    for g, w in zip(grads, want[1]):
+        assert_close(g.coef, w.coef, 1e-12, "coef")
+        assert_close(g.intercept, w.intercept, 1e-12, "intercept")
+
+
 def test_compiled_mlp_takes_an_mlp_only():
     with pytest.raises(ValueError, match="MLP"):
         compiled_mlp(linear_model())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "rmsprop", "adam"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("l1, weight_decay", [(0.0, 0.0), (0.05, 0.3)])
+def test_apply_update_equals_the_pure_step(optimizer, dtype, l1, weight_decay):
+    # The training loop's pure functions, in their order: decoupled decay of
+    # the coef leaves, the optimizer's direction, the step, the l1 proximal
+    # step of the coef leaves; three steps, so that Adam's count and every
+    # state array carry over.
+    params = mlp_problem([3, 5, 4, 2], "tanh", dtype, weighted=False)[0]
+    params = params[:2] + (params[2]._replace(intercept=None),)  # a layer without intercept
+    rng = np.random.default_rng(1)
+    rule = make_optimizer(optimizer.replace("nesterov", "momentum"),
+                          **dict(HYPER, nesterov=optimizer == "nesterov"))
+    hyper = dict(HYPER, nesterov=optimizer == "nesterov")
+    name = optimizer.replace("nesterov", "momentum")
+    ours = want = params
+    ours_state = want_state = rule.init(params)
+    penalty = Penalty(l1, 0.0)
+    for lr in (0.1, 0.05, 0.2):
+        grads = tuple(layer._replace(**{f: None if getattr(layer, f) is None else
+                                        rng.standard_normal(getattr(layer, f).shape)
+                                        .astype(dtype) for f in ("coef", "intercept")})
+                      for layer in params)
+        ours, ours_state = apply_update(ours, grads, ours_state, lr, optimizer=name, **hyper,
+                                        l1=l1, weight_decay=weight_decay)
+        stepped = decay_weights(want, 1.0 - lr * weight_decay) if weight_decay else want
+        direction, want_state = rule.update(grads, want_state)
+        stepped = tuple(layer._replace(coef=layer.coef - lr * d.coef,
+                                       intercept=None if d.intercept is None else
+                                       layer.intercept - lr * d.intercept)
+                        for layer, d in zip(stepped, direction))
+        want = penalty.prox(stepped, lr)
+    for got, expected in [(ours, want)] + [
+            (getattr(ours_state, f), getattr(want_state, f)) for f in ours_state._fields
+            if f != "count"]:
+        for g, w in zip(got, expected):
+            assert g.coef.dtype == dtype
+            assert_close(g.coef, w.coef, RTOL[dtype], "coef")
+            if w.intercept is None:
+                assert g.intercept is None
+            else:
+                assert_close(g.intercept, w.intercept, RTOL[dtype], "intercept")
+    if name == "adam":
+        assert ours_state.count == want_state.count == 3
 
 
 # ------------------------------------------------------------------ compilation
@@ -649,6 +735,11 @@ def every_combination():
                     for layer in args[0]:
                         layer.coef.flags.writeable = layer.intercept.flags.writeable = False
                 _kernels.compiled_mlp(mlp_model(activation)).loss_and_grad(*args)
+        params = mlp_problem([3, 5, 2], "relu", dtype, weighted=False)[0]
+        for optimizer in ["sgd", "momentum", "rmsprop", "adam"]:
+            state = make_optimizer(optimizer, **HYPER).init(params)
+            apply_update(params, params, state, 0.1, optimizer=optimizer, **HYPER,
+                         l1=0.01, weight_decay=0.1)
     return {name: len(f.signatures) for name, f in vars(_kernels).items()
             if hasattr(f, "signatures") and hasattr(f, "py_func")}
 
@@ -668,7 +759,7 @@ def test_one_compiled_signature_per_dtype(tmp_path):
     counts = json.loads(out.stdout.splitlines()[-1])
     assert counts["_epoch"] == 2, counts
     assert counts["_dot"] == 2, counts  # compiled apart (fastmath), called, so listed
-    assert counts["_bias_relu"] == counts["_hidden_delta"] == 2, counts
+    assert counts["_bias_relu"] == counts["_hidden_delta"] == counts["_update_leaf"] == 2, counts
     assert all(c <= 2 for c in counts.values()), counts
 
 
