@@ -32,7 +32,7 @@ Dask data run their epochs blockwise (:mod:`._dask`), each block with an
 epoch of this module.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -408,8 +408,9 @@ def _compiled_epoch_runner(data, config):
     mini-batches, the compiled epoch (a full batch is two matrix products,
     which BLAS computes faster on several cores); ``X`` is made C-contiguous
     once here (a copy only if it is not), not at every epoch. For other
-    models (an MLP), the array-API epoch with the optimizer's step fused
-    into one compiled pass per leaf (:func:`._kernels.apply_update`).
+    models (an MLP), the array-API epoch with the hidden layers' element-wise
+    work (:func:`._kernels.compiled_mlp`) and the optimizer's step
+    (:func:`._kernels.apply_update`) each fused into one compiled pass.
     """
     hyperparameters = config.optimizer.hyperparameters
     if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
@@ -427,7 +428,14 @@ def _compiled_epoch_runner(data, config):
             **hyperparameters, l1=config.penalty.l1,
             weight_decay=config.weight_decay,
         )
-        return partial(array_api_epoch, apply=apply)
+        compiled_config = replace(config, model=_kernels.compiled_mlp(config.model))
+
+        def mlp_epoch(params, opt_state, data, config, **counters):
+            """The array-API epoch with the MLP's and the step's compiled passes."""
+            return array_api_epoch(params, opt_state, data, compiled_config, apply=apply,
+                                   **counters)
+
+        return mlp_epoch
     if config.batch_size_for(data.n_samples) >= data.n_samples:
         return None
     loss, keywords = loss_identity(config.loss_fn)
