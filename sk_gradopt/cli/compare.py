@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import _compare
 from .._compare import compare_optimizers
-from .._reference import reference_solution
 from .._optimizers import OPTIMIZERS
+from .._reference import reference_solution
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, jsonable,
                      model_params, plot_path, score_name, write_figure)
 from .data import load_data
