@@ -37,10 +37,7 @@ from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
-from array_api_compat import array_namespace
-from array_api_compat import device as array_device
-
-from ._array_api import namespace
+from ._array_api import array_device, issparse, namespace
 from ._losses import loss_identity
 from ._optimizers import GradientTransformation
 from ._penalties import Penalty, decay_weights
@@ -157,7 +154,7 @@ def take(data, rows, with_weight_sum=False, out=None):
     overwritten with the result where the arrays are NumPy's (see
     :func:`_take_rows`).
     """
-    xp = array_namespace(data.X)
+    xp = namespace(data.X)
     buffers = (None, None, None) if out is None else out[:3]
     X, Y, sw = (_take_rows(xp, a, rows, b) for a, b in zip(data[:3], buffers))
     return Data(X, Y, sw, weight_sum(sw, rows.shape[0]) if with_weight_sum else None)
@@ -173,6 +170,8 @@ def _take_rows(xp, array, rows, out=None):
     """
     if array is None:
         return None
+    if issparse(array):  # the rows of a CSR matrix: a CSR matrix of the batch's nnz
+        return array[rows]
     if isinstance(out, np.ndarray) and isinstance(array, np.ndarray):
         return np.take(array, rows, axis=0, out=out[: rows.shape[0]], mode="clip")
     return xp.take(array, rows, axis=0)
@@ -188,8 +187,22 @@ def _slices(data, batch_size, starts=None):
         starts = range(0, data.n_samples, batch_size)
     for start in starts:
         stop = min(start + batch_size, data.n_samples)  # no out-of-bounds slices
-        yield Data(data.X[start:stop, ...], data.Y[start:stop, ...],
+        yield Data(_row_slice(data.X, start, stop), data.Y[start:stop, ...],
                    None if sw is None else sw[start:stop], None)
+
+
+def _row_slice(X, start, stop):
+    """Rows ``start:stop`` of ``X``: a view of a dense array, a CSR matrix of a sparse one."""
+    return X[start:stop] if issparse(X) else X[start:stop, ...]
+
+
+def _row_bytes(X):
+    """The bytes of one row of ``X``: of its stored values and indices where it is sparse."""
+    xp = namespace(X)
+    if issparse(X):
+        per_row = max(1, X.nnz // max(1, X.shape[0]))
+        return per_row * (X.dtype.itemsize + X.indices.dtype.itemsize)
+    return X.shape[1] * xp.finfo(X.dtype).bits // 8
 
 
 def batches(data, batch_size, shuffle, rng):
@@ -214,9 +227,9 @@ def batches(data, batch_size, shuffle, rng):
     if not shuffle:
         yield from _slices(data, batch_size)
         return
-    xp = array_namespace(data.X)
+    xp = namespace(data.X)
     order = xp.asarray(rng.permutation(n), device=array_device(data.X))
-    row_bytes = data.X.shape[1] * xp.finfo(data.X.dtype).bits // 8
+    row_bytes = _row_bytes(data.X)
     step = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
     gathered = None
     for start in range(0, n, step):
@@ -287,7 +300,7 @@ def objective(config, data, params, *, with_penalty=True):
     ``params=None`` is the zero model (every raw output 0): no pass over ``X``.
     In-memory data; on Dask data, :func:`._dask.objective`.
     """
-    xp = array_namespace(data.X)
+    xp = namespace(data.X)
     rows = _objective_rows(config, data, params)
     if rows >= data.n_samples:
         total = summed_loss(config, data, params)[0]
@@ -312,7 +325,7 @@ def _objective_rows(config, data, params):
     if params is None or len(params) == 1:
         return data.n_samples
     width = max(layer.coef.shape[1] for layer in params)
-    row_bytes = width * array_namespace(data.X).finfo(data.X.dtype).bits // 8
+    row_bytes = width * namespace(data.X).finfo(data.X.dtype).bits // 8
     return max(1, OBJECTIVE_CHUNK_BYTES // row_bytes)
 
 
@@ -415,8 +428,11 @@ def _compiled_epoch_runner(data, config):
     hyperparameters = config.optimizer.hyperparameters
     if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
         return None
+    sparse = issparse(data.X)
+    if sparse and data.X.format != "csr":
+        return None
     if not all(a is None or type(a) is np.ndarray or isinstance(a, np.memmap)
-               for a in data[:3]):
+               for a in data[int(sparse):3]):
         return None
     try:
         from . import _kernels
@@ -429,7 +445,7 @@ def _compiled_epoch_runner(data, config):
             weight_decay=config.weight_decay,
         )
         return partial(array_api_epoch, apply=apply)
-    if config.batch_size_for(data.n_samples) >= data.n_samples:
+    if sparse or config.batch_size_for(data.n_samples) >= data.n_samples:
         return None
     loss, keywords = loss_identity(config.loss_fn)
     if loss not in _kernels.LOSSES:
