@@ -445,11 +445,13 @@ def _compiled_epoch_runner(data, config):
             weight_decay=config.weight_decay,
         )
         return partial(array_api_epoch, apply=apply)
-    if sparse or config.batch_size_for(data.n_samples) >= data.n_samples:
+    if config.batch_size_for(data.n_samples) >= data.n_samples:
         return None
     loss, keywords = loss_identity(config.loss_fn)
     if loss not in _kernels.LOSSES:
         return None
+    if sparse:
+        return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0))
     prepared = data._replace(**{  # C order once here, not at every epoch
         name: None if a is None else np.ascontiguousarray(a)
         for name, a in zip(("X", "Y", "sample_weight"), data[:3])})
@@ -471,6 +473,36 @@ def _compiled_epoch_runner(data, config):
         return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
 
     return compiled_epoch
+
+
+def _sparse_epoch_runner(data, config, loss, epsilon):
+    """The compiled epoch of the linear model on CSR data (:mod:`._sparse_kernels`)."""
+    from . import _sparse_kernels
+
+    if config.optimizer_name not in _sparse_kernels.OPTIMIZERS:
+        return None
+    # once here, not at every epoch
+    X, Y = _sparse_kernels.prepare_csr(data.X), np.ascontiguousarray(data.Y)
+    sample_weight = None if data.sample_weight is None else np.ascontiguousarray(
+        data.sample_weight)
+
+    def sparse_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
+                     mean_weight):
+        """One epoch through :func:`._sparse_kernels.sparse_linear_epoch`, same draws."""
+        order, bounds = epoch_order(X.shape[0], config.batch_size_for(X.shape[0]),
+                                    config.shuffle, rng)
+        n_steps = bounds.shape[0] - 1
+        rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
+        params, opt_state, loss_sum = _sparse_kernels.sparse_linear_epoch(
+            params, opt_state, X, Y, sample_weight, order, bounds, rates,
+            loss=loss, epsilon=epsilon, optimizer=config.optimizer_name,
+            **config.optimizer.hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
+            mean_weight=mean_weight, max_grad_norm=config.max_grad_norm,
+            weight_decay=config.weight_decay,
+        )
+        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
+
+    return sparse_epoch
 
 
 def epoch_order(n_samples, batch_size, shuffle, rng):

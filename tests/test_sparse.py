@@ -302,3 +302,110 @@ def test_dask_sparse_blocks_name_the_conversion(data):
 def test_cupy_backend_names_the_alternative(data):
     with pytest.raises(TypeError, match="backend='numpy'"):
         GradientClassifier(backend="cupy").fit(data["X"], data["y2"])
+
+
+# ------------------------------------- the compiled sparse epoch (linear models)
+
+COMPILED_CASES = {
+    "sgd-per-sample-l2": dict(optimizer="sgd", batch_size=1, alpha=0.01),
+    "sgd-l2-decay-fold": dict(optimizer="sgd", batch_size=1, alpha=0.5, learning_rate=0.5,
+                              weight_decay=0.1),  # s falls below MIN_SCALE: folded
+    "sgd-batch-7-invscaling": dict(optimizer="sgd", batch_size=7, schedule="invscaling",
+                                   power_t=0.3),
+    "sgd-l1": dict(optimizer="sgd", batch_size=4, penalty="l1", alpha=0.02),
+    "sgd-clip-warmup": dict(optimizer="sgd", batch_size=3, max_grad_norm=0.1,
+                            warmup_steps=20),
+    "momentum-nesterov-blocks": dict(optimizer="momentum", nesterov=True, batch_size=8,
+                                     shuffle="blocks"),
+    "rmsprop-elasticnet": dict(optimizer="rmsprop", batch_size=16, penalty="elasticnet",
+                               alpha=0.01),
+    "adam-per-sample-decay": dict(optimizer="adam", batch_size=1, weight_decay=0.2),
+    "adam-no-shuffle-cosine": dict(optimizer="adam", batch_size=32, shuffle=False,
+                                   schedule="cosine"),
+    "sgd-no-intercept": dict(optimizer="sgd", batch_size=5, fit_intercept=False),
+}
+
+TARGETS = {"regression": (GradientRegressor, "y", {}),
+           "huber": (GradientRegressor, "y", {"loss": "huber", "epsilon": 0.3}),
+           "binary": (GradientClassifier, "y2", {}),
+           "hinge": (GradientClassifier, "y2", {"loss": "hinge"}),
+           "multiclass": (GradientClassifier, "y3", {})}
+
+
+@pytest.fixture
+def runners(monkeypatch):
+    """The names of the epoch functions the training loop ran."""
+    import sk_gradopt._epoch as _epoch
+
+    chosen = []
+    real = _epoch.epoch_runner
+
+    def spy(data, config, compiled=True):
+        runner = real(data, config, compiled=compiled)
+        chosen.append(getattr(runner, "__name__", type(runner).__name__))
+        return runner
+
+    monkeypatch.setattr("sk_gradopt._training.epoch_runner", spy)
+    return chosen
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("case", COMPILED_CASES)
+def test_compiled_sparse_epoch_equals_reference(data, runners, case, target):
+    pytest.importorskip("numba")
+    Estimator, y_name, loss = TARGETS[target]
+    params = {"learning_rate": 0.05, "max_iter": 4, "random_state": 0, "tol": None,
+              **loss, **COMPILED_CASES[case]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        compiled = Estimator(**params).fit(data["X"], data[y_name], sample_weight=data["sw"])
+        reference = Estimator(**params)._fit(data["X"], data[y_name], data["sw"],
+                                             compiled=False)
+    assert runners[0] == "sparse_epoch"
+    assert runners[1] == "array_api_epoch"
+    assert_same_fit(compiled, reference, atol=1e-12)
+
+
+def test_compiled_sparse_epoch_int64_indices_and_float32(data, runners):
+    pytest.importorskip("numba")
+    X = data["X"].copy()
+    X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    params = dict(optimizer="sgd", batch_size=2, learning_rate=0.05, max_iter=3,
+                  random_state=0, tol=None)
+    wide = GradientClassifier(**params).fit(X, data["y2"])
+    narrow = GradientClassifier(**params).fit(data["X"], data["y2"])
+    assert_array_equal(wide.coef_, narrow.coef_)
+    assert X.indices.dtype == np.int64  # the caller's matrix is left as it was
+    X32 = data["X"].astype(np.float32)
+    compiled = GradientClassifier(**params).fit(X32, data["y2"])
+    reference = GradientClassifier(**params)._fit(X32, data["y2"], compiled=False)
+    assert compiled.coef_.dtype == np.float32
+    assert_same_fit(compiled, reference, atol=1e-5)
+    assert set(runners[::2]) == {"sparse_epoch"}
+
+
+def test_lazy_update_touches_only_the_batch_columns():
+    """Plain SGD on a sparse epoch: coefficients of unseen columns only shrink by s."""
+    pytest.importorskip("numba")
+    from sk_gradopt._optimizers import EmptyState
+    from sk_gradopt._sparse_kernels import sparse_linear_epoch
+    from sk_gradopt._tree import Layer
+
+    X = sp.csr_matrix(np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]))
+    coef = np.array([[0.0], [0.0], [4.0]])
+    params = (Layer(coef, np.zeros(1)),)
+    hyper = dict(momentum=0.9, nesterov=False, rho=0.99, beta_1=0.9, beta_2=0.999, eps=1e-8)
+    (layer,), _, loss_sum = sparse_linear_epoch(
+        params, EmptyState(), X, np.array([[1.0], [1.0]]), None, np.arange(2),
+        np.array([0, 1, 2]), np.array([0.1]), loss="squared_error", epsilon=0.0,
+        optimizer="sgd", l1=0.0, l2=0.5, mean_weight=1.0, **hyper)
+    # by hand: each step w <- w * (1 - 0.1 * 0.5) - 0.1 * x * (x.w + b - 1)
+    w, b = np.array([0.0, 0.0, 4.0]), 0.0
+    expected_loss = 0.0
+    for x in ([1.0, 0.0, 0.0], [0.0, 2.0, 0.0]):
+        r = np.dot(x, w) + b - 1.0
+        expected_loss += r * r / 2
+        w, b = w * 0.95 - 0.1 * r * np.array(x), b - 0.1 * r
+    assert_allclose(layer.coef.ravel(), w, rtol=1e-14)
+    assert_allclose(layer.intercept, [b], rtol=1e-14)
+    assert loss_sum == pytest.approx(expected_loss, rel=1e-14)
