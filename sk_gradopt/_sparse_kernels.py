@@ -57,6 +57,7 @@ from ._kernels import (
     OPTIMIZERS,
     _direction,
     _gradient,
+    _prefetch,
     _like,
     _pack,
     _pointwise_loss,
@@ -121,8 +122,10 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
         if stop <= start:
             return loss_sum, _BAD_BOUNDS
         n_touched = 0
+        one_row = lazy and stop - start == 1  # per-sample SGD: no gradient scratch
         # ---- step 1 and step 2's sum, O(nnz of the batch)
         for p in range(start, stop):
+            _prefetch_rows(values, indices, indptr, order, W, p, end, n, k)
             r = order[p]
             if r < 0 or r >= n:
                 return loss_sum, _BAD_ROW
@@ -156,6 +159,8 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
                 for j in range(k):
                     dz[j] *= weight
             loss_sum += loss
+            if one_row:
+                break
             for q in range(lo, hi):
                 f = indices[q]
                 if not seen[f]:
@@ -184,6 +189,15 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
                         W[j, f] *= fold
                 s = 1.0
             step = lr64 / s
+            if one_row:  # the row's own columns, straight from dz (r: the batch's row)
+                for q in range(indptr[r], indptr[r + 1]):
+                    f, x = indices[q], values[q]
+                    for j in range(k):
+                        W[j, f] -= T(step * ((dz[j] * x) * scale))
+                if use_intercept:
+                    for j in range(k):
+                        W[j, ic] -= lr * (dz[j] * scale)
+                continue
             for t in range(n_touched):
                 f = touched[t]
                 seen[f] = False
@@ -272,6 +286,33 @@ def prepare_csr(X):
         X = type(X)((X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
                     shape=X.shape, copy=False)  # the values are shared
     return X
+
+
+@njit(cache=True, inline="always")
+def _prefetch_rows(values, indices, indptr, order, W, p, end, n, k):
+    """Ask for what the coming rows will read: rows are drawn in a random order.
+
+    Row ``p + 2``'s values and indices, and the coefficients of row ``p + 1``
+    (whose indices the previous call asked for). A hint: never faults.
+    """
+    q = p + 2
+    if q < end:
+        r = order[q]
+        if 0 <= r < n:
+            lo, hi = indptr[r], indptr[r + 1]
+            if hi > lo:
+                for address in (values.ctypes.data + lo * values.itemsize,
+                                indices.ctypes.data + lo * indices.itemsize):
+                    for offset in range(0, (hi - lo) * 8, 64):
+                        _prefetch(address + offset)
+    q = p + 1
+    if q < end:
+        r = order[q]
+        if 0 <= r < n:
+            base, row = W.ctypes.data, W.strides[0]
+            for i in range(indptr[r], indptr[r + 1]):
+                for j in range(k):
+                    _prefetch(base + j * row + indices[i] * W.itemsize)
 
 
 def _index_array(array):
