@@ -18,6 +18,7 @@ ORDER = [
     "plot_mlp_optimizers.py",
     "plot_linear_vs_mlp.py",
     "plot_lr_range_test.py",
+    "plot_sparse_text.py",
     "plot_grid_search.py",
     "plot_random_search.py",
     "plot_halving_search.py",

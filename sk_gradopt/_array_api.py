@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import numpy as np
 from array_api_compat import array_namespace, is_array_api_obj, is_cupy_array, is_torch_array
+from array_api_compat import device as _array_device
+from scipy.sparse import issparse
 from sklearn import config_context, get_config
 from sklearn.utils._array_api import (
     _convert_to_numpy,
@@ -30,8 +32,11 @@ __all__ = [
     "import_cupy",
     "is_cupy_array",
     "is_dask_collection",
+    "issparse",
+    "largest_abs",
     "move_to",
     "namespace",
+    "array_device",
     "off_host",
     "to_numpy",
 ]
@@ -56,12 +61,28 @@ def namespace(array):
 
     The training loop needs the namespace at every batch, and
     ``array_namespace`` takes over a microsecond to find it; the namespace
-    depends on nothing but the type of the array.
+    depends on nothing but the type of the array. A ``scipy.sparse`` matrix
+    or array is in NumPy's namespace: its products with dense arrays
+    (``X @ W``, ``X.T @ G``) are NumPy arrays.
     """
     xp = _NAMESPACES.get(type(array))
     if xp is None:
-        xp = _NAMESPACES[type(array)] = array_namespace(array)
+        probe = np.empty(0) if issparse(array) else array
+        xp = _NAMESPACES[type(array)] = array_namespace(probe)
     return xp
+
+
+def array_device(array):
+    """The device of ``array`` (``"cpu"`` for a ``scipy.sparse`` matrix)."""
+    return "cpu" if issparse(array) else _array_device(array)
+
+
+def largest_abs(X):
+    """``max(|X|)`` as a float, without densifying a ``scipy.sparse`` ``X``."""
+    if issparse(X):
+        return float(abs(X).max()) if X.nnz else 0.0
+    xp = namespace(X)
+    return float(xp.max(xp.abs(X)))
 
 
 def is_dask_collection(value):

@@ -49,6 +49,7 @@ from ._array_api import (
     import_cupy,
     is_cupy_array,
     is_dask_collection,
+    issparse,
     move_to,
     off_host,
     to_numpy,
@@ -166,6 +167,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
+        tags.input_tags.sparse = True
         return tags
 
     # ------------------------------------------------------------------ fit
@@ -204,6 +206,12 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 X, y, sample_weight, classes, *init
             )
         elif self.backend == "cupy":
+            if issparse(X):
+                raise TypeError(
+                    "backend='cupy' does not take scipy.sparse input: train it on the "
+                    "CPU with backend='numpy' (or 'auto'), where sparse X is never "
+                    "densified, or pass dense data (X.toarray()) if it fits the GPU."
+                )
             # Train on the GPU, hand back NumPy: fitted state goes up and comes back.
             cupy = import_cupy()
             X, sample_weight, *init = (
@@ -310,7 +318,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 y = move_to(y, xp=xp, device=device)
             X, y = validate_data(
                 self, X, y, dtype=[xp.float64, xp.float32], reset=first_call,
-                ensure_all_finite=False, **self._y_validation,
+                accept_sparse="csr", ensure_all_finite=False, **self._y_validation,
             )  # X is checked for NaN and infinity by the loop, where one shows
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(
@@ -502,7 +510,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             self._check_same_namespace(X, method)
             xp, _, _ = get_namespace_and_device(X)
             X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False,
-                              ensure_all_finite=False)
+                              accept_sparse="csr", ensure_all_finite=False)
             self._check_finite(X)
             params = tree_map(lambda a: xp.astype(a, X.dtype), self._params_from_attributes(xp))
             return self._make_model().forward(params, X)
@@ -530,19 +538,23 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         is ``X @ ones``, a BLAS product (about 2.5x faster on 200,000 x 100).
         A NaN or an infinity anywhere makes it non-finite; then sklearn's own
         check runs and raises its own message (it passes when only the
-        product overflowed, on finite values). A fit calls it only where a
-        value of the loop comes out non-finite (see ``_training.Guard``): a
-        NaN or an infinity in X always shows there, so X costs no pass of its
-        own.
+        product overflowed, on finite values); a sparse ``X``: the sum of its
+        stored values. A fit calls it only where a value of the loop comes out
+        non-finite (see ``_training.Guard``): a NaN or an infinity in X always
+        shows there, so X costs no pass of its own.
         """
         if get_config()["assume_finite"]:
             return
         xp, _, device = get_namespace_and_device(X)
         with np.errstate(all="ignore"):
-            ones = xp.ones((X.shape[1],), dtype=X.dtype, device=device)
-            finite = bool(xp.isfinite(xp.sum(X @ ones)))
+            if issparse(X):
+                finite = bool(np.isfinite(np.sum(X.data)))
+            else:
+                ones = xp.ones((X.shape[1],), dtype=X.dtype, device=device)
+                finite = bool(xp.isfinite(xp.sum(X @ ones)))
         if not finite:
-            check_array(X, dtype=None, ensure_all_finite=True, input_name="X", estimator=self)
+            check_array(X, dtype=None, accept_sparse=True, ensure_all_finite=True,
+                        input_name="X", estimator=self)
 
     def _fitted_arrays(self):
         value = getattr(self, self._array_attributes[0])

@@ -24,6 +24,7 @@ from ._array_api import (
     get_namespace_and_device,
     import_cupy,
     is_cupy_array,
+    issparse,
     namespace,
     to_numpy,
 )
@@ -149,6 +150,13 @@ def _check_X(X, backend, *, known_rows=True):
             f"Expected a Dask array, got {type(X).__name__}. Convert a Dask DataFrame "
             "with df.to_dask_array(lengths=True)."
         )
+    if _has_sparse_blocks(X):
+        raise TypeError(
+            "X is a Dask array of sparse blocks, which is not supported: train on the "
+            "sparse matrix in memory (X.compute() gives one scipy.sparse matrix; it "
+            "is never densified there), or on dense blocks "
+            "(X.map_blocks(lambda b: b.toarray())) if they fit."
+        )
     if X.ndim != 2:
         raise ValueError(
             f"Expected a 2-D Dask array of shape (n_samples, n_features), got a "
@@ -233,6 +241,13 @@ def _rows_like(X, a, name):
     if a.ndim == 2 and len(a.chunks[1]) > 1:
         a = a.rechunk({1: -1})
     return a
+
+
+def _has_sparse_blocks(X):
+    """Whether the blocks of the Dask array ``X`` are sparse (scipy.sparse, pydata sparse...)."""
+    meta = getattr(X, "_meta", None)
+    return meta is not None and not isinstance(meta, np.ndarray) and (
+        issparse(meta) or type(meta).__module__.split(".")[0] in ("sparse", "cupyx"))
 
 
 def validate_fit(estimator, X, y, sample_weight, init, *, reset):

@@ -37,10 +37,7 @@ from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
-from array_api_compat import array_namespace
-from array_api_compat import device as array_device
-
-from ._array_api import namespace
+from ._array_api import array_device, issparse, namespace
 from ._losses import loss_identity
 from ._optimizers import GradientTransformation
 from ._penalties import Penalty, decay_weights
@@ -156,7 +153,7 @@ def take(data, rows, with_weight_sum=False, out=None):
     overwritten with the result where the arrays are NumPy's (see
     :func:`_take_rows`).
     """
-    xp = array_namespace(data.X)
+    xp = namespace(data.X)
     buffers = (None, None, None) if out is None else out[:3]
     X, Y, sw = (_take_rows(xp, a, rows, b) for a, b in zip(data[:3], buffers))
     return Data(X, Y, sw, weight_sum(sw, rows.shape[0]) if with_weight_sum else None)
@@ -172,6 +169,8 @@ def _take_rows(xp, array, rows, out=None):
     """
     if array is None:
         return None
+    if issparse(array):  # the rows of a CSR matrix: a CSR matrix of the batch's nnz
+        return array[rows]
     if isinstance(out, np.ndarray) and isinstance(array, np.ndarray):
         return np.take(array, rows, axis=0, out=out[: rows.shape[0]], mode="clip")
     return xp.take(array, rows, axis=0)
@@ -187,8 +186,22 @@ def _slices(data, batch_size, starts=None):
         starts = range(0, data.n_samples, batch_size)
     for start in starts:
         stop = min(start + batch_size, data.n_samples)  # no out-of-bounds slices
-        yield Data(data.X[start:stop, ...], data.Y[start:stop, ...],
+        yield Data(_row_slice(data.X, start, stop), data.Y[start:stop, ...],
                    None if sw is None else sw[start:stop], None)
+
+
+def _row_slice(X, start, stop):
+    """Rows ``start:stop`` of ``X``: a view of a dense array, a CSR matrix of a sparse one."""
+    return X[start:stop] if issparse(X) else X[start:stop, ...]
+
+
+def _row_bytes(X):
+    """The bytes of one row of ``X``: of its stored values and indices where it is sparse."""
+    xp = namespace(X)
+    if issparse(X):
+        per_row = max(1, X.nnz // max(1, X.shape[0]))
+        return per_row * (X.dtype.itemsize + X.indices.dtype.itemsize)
+    return X.shape[1] * xp.finfo(X.dtype).bits // 8
 
 
 def batches(data, batch_size, shuffle, rng):
@@ -213,9 +226,9 @@ def batches(data, batch_size, shuffle, rng):
     if not shuffle:
         yield from _slices(data, batch_size)
         return
-    xp = array_namespace(data.X)
+    xp = namespace(data.X)
     order = xp.asarray(rng.permutation(n), device=array_device(data.X))
-    row_bytes = data.X.shape[1] * xp.finfo(data.X.dtype).bits // 8
+    row_bytes = _row_bytes(data.X)
     step = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
     gathered = None
     for start in range(0, n, step):
@@ -286,7 +299,7 @@ def objective(config, data, params, *, with_penalty=True):
     ``params=None`` is the zero model (every raw output 0): no pass over ``X``.
     In-memory data; on Dask data, :func:`._dask.objective`.
     """
-    xp = array_namespace(data.X)
+    xp = namespace(data.X)
     rows = _objective_rows(config, data, params)
     if rows >= data.n_samples:
         total = summed_loss(config, data, params)[0]
@@ -311,7 +324,7 @@ def _objective_rows(config, data, params):
     if params is None or len(params) == 1:
         return data.n_samples
     width = max(layer.coef.shape[1] for layer in params)
-    row_bytes = width * array_namespace(data.X).finfo(data.X.dtype).bits // 8
+    row_bytes = width * namespace(data.X).finfo(data.X.dtype).bits // 8
     return max(1, OBJECTIVE_CHUNK_BYTES // row_bytes)
 
 
@@ -415,8 +428,11 @@ def _compiled_epoch_runner(data, config):
     hyperparameters = config.optimizer.hyperparameters
     if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
         return None
+    sparse = issparse(data.X)
+    if sparse and data.X.format != "csr":
+        return None
     if not all(a is None or type(a) is np.ndarray or isinstance(a, np.memmap)
-               for a in data[:3]):
+               for a in data[int(sparse):3]):
         return None
     try:
         from . import _kernels
@@ -428,7 +444,9 @@ def _compiled_epoch_runner(data, config):
             **hyperparameters, l1=config.penalty.l1,
             weight_decay=config.weight_decay,
         )
-        compiled_config = replace(config, model=_kernels.compiled_mlp(config.model))
+        # (the compiled MLP takes dense rows; a sparse X keeps the reference model)
+        compiled_config = config if sparse else replace(
+            config, model=_kernels.compiled_mlp(config.model))
 
         def mlp_epoch(params, opt_state, data, config, **counters):
             """The array-API epoch with the MLP's and the step's compiled passes."""
@@ -441,6 +459,8 @@ def _compiled_epoch_runner(data, config):
     loss, keywords = loss_identity(config.loss_fn)
     if loss not in _kernels.LOSSES:
         return None
+    if sparse:
+        return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0))
     prepared = data._replace(**{  # C order once here, not at every epoch
         name: None if a is None else np.ascontiguousarray(a)
         for name, a in zip(("X", "Y", "sample_weight"), data[:3])})
@@ -462,6 +482,36 @@ def _compiled_epoch_runner(data, config):
         return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
 
     return compiled_epoch
+
+
+def _sparse_epoch_runner(data, config, loss, epsilon):
+    """The compiled epoch of the linear model on CSR data (:mod:`._sparse_kernels`)."""
+    from . import _sparse_kernels
+
+    if config.optimizer_name not in _sparse_kernels.OPTIMIZERS:
+        return None
+    # once here, not at every epoch
+    X, Y = _sparse_kernels.prepare_csr(data.X), np.ascontiguousarray(data.Y)
+    sample_weight = None if data.sample_weight is None else np.ascontiguousarray(
+        data.sample_weight)
+
+    def sparse_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
+                     mean_weight):
+        """One epoch through :func:`._sparse_kernels.sparse_linear_epoch`, same draws."""
+        order, bounds = epoch_order(X.shape[0], config.batch_size_for(X.shape[0]),
+                                    config.shuffle, rng)
+        n_steps = bounds.shape[0] - 1
+        rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
+        params, opt_state, loss_sum = _sparse_kernels.sparse_linear_epoch(
+            params, opt_state, X, Y, sample_weight, order, bounds, rates,
+            loss=loss, epsilon=epsilon, optimizer=config.optimizer_name,
+            **config.optimizer.hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
+            mean_weight=mean_weight, max_grad_norm=config.max_grad_norm,
+            weight_decay=config.weight_decay,
+        )
+        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
+
+    return sparse_epoch
 
 
 def epoch_order(n_samples, batch_size, shuffle, rng):

@@ -19,9 +19,7 @@ Everything is written against the array API of the data.
 import math
 
 import numpy as np
-from array_api_compat import device as array_device
-
-from ._array_api import namespace, to_numpy
+from ._array_api import array_device, issparse, namespace, to_numpy
 
 __all__ = [
     "ADAPTIVE_AUTO_LEARNING_RATE",
@@ -148,10 +146,14 @@ def _gram_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept):
     """Exactly: ``eigvalsh`` of the small Gram matrix, on the host.
 
     With sample weights, the weighted rows are formed a block at a time
-    (about ``GRAM_BLOCK_BYTES``), never a weighted copy of X.
+    (about ``GRAM_BLOCK_BYTES``), never a weighted copy of X. A sparse ``X``
+    (CSR) gives a sparse Gram matrix of at most ``EXACT_MAX_FEATURES``
+    squared entries, made dense on the host.
     """
     with np.errstate(all="ignore"):  # an overflow is reported below
-        if sample_weight is None:
+        if issparse(X):
+            gram, column_sums = _sparse_gram(X, sample_weight)
+        elif sample_weight is None:
             gram, column_sums = X.T @ X, xp.sum(X, axis=0)
         else:
             n_samples, n_features = X.shape
@@ -179,6 +181,17 @@ def _gram_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept):
     if not math.isfinite(value):
         raise _too_large(xp, X, sample_weight)
     return value
+
+
+def _sparse_gram(X, sample_weight):
+    """``X^T diag(s) X`` and ``s^T X`` of a sparse ``X``, as dense NumPy arrays.
+
+    The weighted rows are ``diag(s) X``: a sparse matrix of X's pattern.
+    """
+    weighted = X if sample_weight is None else X.multiply(
+        np.reshape(sample_weight, (-1, 1))).tocsr()
+    gram = (X.T @ weighted).toarray()
+    return gram, np.asarray(weighted.sum(axis=0)).reshape(-1)
 
 
 def _power_lambda_max(xp, X, sample_weight, weight_sum, fit_intercept, tol, max_iter):

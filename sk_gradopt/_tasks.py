@@ -14,7 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._array_api import get_namespace_and_device, is_dask_collection, to_numpy
+from ._array_api import get_namespace_and_device, is_dask_collection, namespace, to_numpy
 from ._losses import get_loss, predicted_labels
 from ._reprs import plain_repr
 
@@ -96,7 +96,7 @@ class RegressionMixin:
 
             Y = as_columns(y, X.dtype)
         else:
-            xp = array_namespace(X)
+            xp = namespace(X)
             Y = xp.astype(xp.reshape(y, (-1, 1)) if y.ndim == 1 else y, X.dtype)
         if first_call:
             self._single_output = y.ndim == 1

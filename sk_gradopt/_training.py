@@ -24,6 +24,7 @@ import numpy as np
 from array_api_compat import array_namespace, is_dask_array
 from sklearn.exceptions import ConvergenceWarning
 
+from ._array_api import largest_abs
 from ._epoch import Data, epoch_runner, objective, weight_sum
 from ._tree import tree_leaves
 
@@ -423,10 +424,10 @@ def _check_finite_start(data, start):
     """Refuse data on which the objective overflows before any step."""
     if math.isfinite(start):
         return
-    xp = array_namespace(data.X)
+    xp = array_namespace(data.Y)
     with np.errstate(all="ignore"):
         largest_y = float(xp.max(xp.abs(data.Y)))
-        largest_x = float(xp.max(xp.abs(data.X)))
+        largest_x = largest_abs(data.X)
     raise ValueError(
         f"The training objective at the initial weights is not finite ({start}): "
         f"the values are too large for {data.X.dtype} (largest |y| = {largest_y:.3g}, "
@@ -458,8 +459,7 @@ def _warn_diverged(config, progress, start, end, kept):
 
 
 def _warn_overflow(config, progress, data, kept):
-    xp = array_namespace(data.X)
-    largest_x = float(xp.max(xp.abs(data.X)))
+    largest_x = largest_abs(data.X)
     warnings.warn(
         f"The state of optimizer={config.optimizer_name!r} overflowed at epoch "
         f"{progress.n_iter}: the squared gradients exceed the largest {data.X.dtype} "

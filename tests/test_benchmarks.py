@@ -35,6 +35,8 @@ EXPECTED = {
     "bench_mlp.py": ({"dtype", "model", "epoch_ms"}, {"targets"}),
     "bench_lr.py": ({"section", "problem"}, {"summary"}),
     "bench_dask.py": ({"where", "workers", "step_ms", "epoch_ms"}, {"n", "d", "block_rows"}),
+    "bench_sparse.py": ({"estimator", "fit_s", "over_sklearn", "accuracy", "accuracy_gap"},
+                        {"targets"}),
     "bench_small_batch.py": ({"dtype", "batch", "model", "optimizer", "epoch_ms"},
                              {"targets", "compile"}),
     "bench_compare.py": ({"problem", "n_fits", "fits_s", "race_s", "race_over_fits"}, set()),
