@@ -70,11 +70,13 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._losses import loss_identity
 from ._models import _affine, _weighted
+from ._models import linear_loss_and_grad as _linear_loss_and_grad
 from ._tree import Layer
 
-__all__ = ["ACTIVATION_CODES", "LOSSES", "OPTIMIZERS", "apply_update", "compiled_mlp",
-           "linear_epoch"]
+__all__ = ["ACTIVATION_CODES", "LOSSES", "OPTIMIZERS", "apply_update", "compiled_linear",
+           "compiled_mlp", "linear_epoch", "linear_loss_and_grad"]
 
 #: Loss names and their codes in the compiled loop.
 LOSSES = {
@@ -860,6 +862,92 @@ def apply_update(params, grads, state, learning_rate, *, optimizer, momentum, ne
         if opt == _ADAM:
             new_state = new_state._replace(count=count)
     return tuple(new_layers), new_state
+
+
+# ------------------------------------------ the full-batch linear model
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _loss_pass(Z, b, Y, sw, hp, code, use_b, use_sw, dsum):
+    """The loss, its gradient and the intercept's gradient, in one pass over ``Z``.
+
+    ``Z = X @ coef`` on entry; on return it holds ``dz``, the gradient of
+    the loss with respect to ``raw = Z + b``, times the sample weights.
+    ``dsum`` receives the column sums of ``dz`` (accumulated in float64);
+    the weighted loss sum is returned (in float64). ``hp`` = (epsilon,
+    epsilon**2 / 2) in the dtype of ``Z``. The per-element formulas are
+    :func:`_pointwise_loss`'s, hence ``_losses.py``'s.
+    """
+    T = Z.dtype.type
+    c = (T(0), T(1), T(0.5), T(2), T(4), T(math.log(2.0)))
+    epsilon, half_eps2 = hp[0], hp[1]
+    n, k = Z.shape
+    total = 0.0
+    for j in range(k):
+        dsum[j] = 0.0
+    for i in range(n):
+        w = sw[i] if use_sw else c[1]
+        row = 0.0
+        for j in range(k):
+            raw = Z[i, j] + b[j] if use_b else Z[i, j]
+            loss, d = _pointwise_loss(code, Y[i, j], raw, epsilon, half_eps2, c)
+            if use_sw:
+                d = d * w
+            Z[i, j] = d
+            dsum[j] += d
+            row += loss
+        total += row * w if use_sw else row
+    return total
+
+
+def linear_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale):
+    """:func:`._models.linear_loss_and_grad` on NumPy arrays, its element-wise work fused.
+
+    The matrix products ``X @ coef`` and ``X.T @ dz`` stay NumPy's (BLAS,
+    on every core); the intercept, the loss, its gradient, the sample
+    weights and the intercept's gradient take one compiled pass over the
+    ``n_samples x n_outputs`` raw outputs instead of six NumPy passes and
+    as many fresh arrays. The same numbers to rounding (the sums run in
+    float64). The losses come back summed: a 1-element array, which the
+    epoch adds up as it adds the per-sample losses. The multinomial loss,
+    which is not element-wise, runs the reference.
+    """
+    name, keywords = loss_identity(loss_fn)
+    code = LOSSES.get(name)
+    if code is None or code == _MULTINOMIAL_LOG_LOSS:
+        return _linear_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale)
+    (layer,) = params
+    dtype = layer.coef.dtype
+    Z = np.ascontiguousarray(X @ layer.coef, dtype=dtype)
+    use_b, use_sw = layer.intercept is not None, sample_weight is not None
+    b = _read_only(np.ascontiguousarray(layer.intercept if use_b else np.zeros(1), dtype=dtype))
+    sw = _read_only(np.ascontiguousarray(sample_weight if use_sw else np.ones(1), dtype=dtype))
+    epsilon = keywords.get("epsilon", 0.0)
+    hp = _read_only(np.array([epsilon, 0.5 * epsilon**2], dtype=dtype))
+    dsum = np.empty(Z.shape[1], dtype=np.float64)
+    total = _loss_pass(Z, b, _rows(Y, dtype, "Y"), sw, hp, code, use_b, use_sw, dsum)
+    g_coef = X.T @ Z
+    g_coef *= scale
+    g_coef = np.asarray(g_coef, dtype=dtype)
+    g_intercept = (dsum * scale).astype(dtype) if use_b else None
+    return np.array([total], dtype=dtype), (Layer(g_coef, g_intercept),)
+
+
+def compiled_linear(model):
+    """The linear ``model`` with :func:`linear_loss_and_grad`: for full-batch steps on NumPy.
+
+    Parameters
+    ----------
+    model : Model
+        The linear model of :func:`._models.linear_model`.
+
+    Returns
+    -------
+    Model
+    """
+    if model.name != "linear":
+        raise ValueError(f"compiled_linear takes the linear model; got {model.name!r}")
+    return model._replace(loss_and_grad=linear_loss_and_grad)
 
 
 # ---------------------------------------------- the hidden layers of an MLP

@@ -19,6 +19,8 @@ from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 
 pytest.importorskip("numba")
 
+from sk_gradopt import _kernels  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -128,14 +130,40 @@ def test_a_fortran_ordered_or_read_only_X_gives_the_same_fit(monkeypatch, data):
                         rtol=1e-14)
 
 
-@pytest.mark.parametrize("Estimator, params, reason", [
-    (GradientRegressor, dict(optimizer="gd"), "full batch: BLAS"),
-    (GradientRegressor, dict(optimizer="adam", batch_size=500), "one batch"),
+@pytest.mark.parametrize("blas_threads, layout, path", [
+    (1, "C", "one pass"), (2, "C", "one pass"), (8, "C", "BLAS"), (2, "F", "BLAS"),
 ])
-def test_where_the_compiled_epoch_does_not_apply(monkeypatch, data, Estimator, params, reason):
-    _, _, calls = fit_both(monkeypatch, Estimator, data["X"], data["y"], max_iter=2,
-                           tol=None, random_state=0, **params)
-    assert calls and not any(calls), reason
+@pytest.mark.parametrize("task", ["regression", "weighted", "multiclass"])
+def test_a_full_batch_runs_one_pass_or_blas_and_equals_the_reference(
+        monkeypatch, data, blas_threads, layout, path, task):
+    # "gd" (and a batch as large as the data): with few BLAS threads, the
+    # compiled epoch reads each row once; otherwise BLAS's two products, with
+    # the element-wise work between them fused. Both equal the reference.
+    monkeypatch.setattr(_epoch, "_blas_threads", lambda: blas_threads)
+    one_pass, fused = [], []
+    for name, record in (("linear_epoch", one_pass), ("linear_loss_and_grad", fused)):
+        real = getattr(_kernels, name)
+        monkeypatch.setattr(_kernels, name,
+                            lambda *a, _real=real, _record=record, **k: _record.append(1)
+                            or _real(*a, **k))
+    if task == "multiclass":
+        Estimator, X, y, sw = GradientClassifier, data["Xc"], data["y3"], None
+    else:
+        Estimator, X, y = GradientRegressor, data["X"], data["y"]
+        sw = data["sw"] if task == "weighted" else None
+    X = np.asfortranarray(X) if layout == "F" else X
+    compiled, reference, calls = fit_both(monkeypatch, Estimator, X, y, sw, optimizer="gd",
+                                          learning_rate=0.1, max_iter=5, tol=None,
+                                          random_state=0)
+    assert calls and all(calls)
+    assert (len(one_pass), len(fused) > 0) == ((5, False) if path == "one pass" else (0, True))
+    assert_same(compiled, reference, rtol=1e-12)
+
+
+def test_one_batch_of_every_row_runs_the_compiled_epoch(monkeypatch, data):
+    _, _, calls = fit_both(monkeypatch, GradientRegressor, data["X"], data["y"], max_iter=2,
+                           tol=None, random_state=0, optimizer="adam", batch_size=500)
+    assert calls and all(calls)
 
 
 def test_without_numba_the_array_api_epoch_runs(monkeypatch, data):

@@ -647,6 +647,44 @@ def test_compiled_mlp_takes_any_layout_of_X_and_params(layout, tmp_path):
         assert_close(g.intercept, w.intercept, 1e-12, "intercept")
 
 
+@pytest.mark.parametrize("loss_fn, targets", [
+    (squared_error, "values"), (partial(huber, epsilon=0.3), "values"),
+    (partial(epsilon_insensitive, epsilon=0.2), "values"), (binary_log_loss, "signs"),
+    (hinge, "signs"), (modified_huber, "signs"), (multinomial_log_loss, "one-hot"),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted, intercept, k", [(False, True, 1), (True, True, 3),
+                                                    (True, False, 2)])
+def test_the_fused_linear_loss_and_grad_equals_the_reference(loss_fn, targets, dtype,
+                                                             weighted, intercept, k):
+    rng = np.random.default_rng(3)
+    n, d = 57, 6
+    X = rng.standard_normal((n, d)).astype(dtype)
+    Y = {"values": rng.standard_normal((n, k)), "signs": np.sign(rng.standard_normal((n, k))),
+         "one-hot": np.eye(k)[rng.integers(0, k, n)]}[targets].astype(dtype)
+    coef = (0.5 * rng.standard_normal((d, k))).astype(dtype)
+    params = (Layer(coef, (0.3 * rng.standard_normal(k)).astype(dtype) if intercept else None),)
+    sw = rng.uniform(0.0, 2.0, n).astype(dtype) if weighted else None
+    args = (params, X, Y, sw, loss_fn, 1.0 / n)
+    loss, (g,) = _kernels.compiled_linear(linear_model()).loss_and_grad(*args)
+    want_loss, (want,) = linear_model().loss_and_grad(*args)
+    rtol = RTOL[dtype]
+    assert loss.dtype == g.coef.dtype == dtype
+    assert_close(np.sum(loss), np.sum(want_loss), rtol, "loss")  # (summed, or per sample)
+    assert_close(g.coef, want.coef, rtol, "coef")
+    if intercept:
+        assert g.intercept.dtype == dtype
+        assert_close(g.intercept, want.intercept, rtol, "intercept")
+    else:
+        assert g.intercept is None
+    np.testing.assert_array_equal(params[0].coef, coef)  # inputs untouched
+
+
+def test_compiled_linear_takes_the_linear_model_only():
+    with pytest.raises(ValueError, match="linear"):
+        _kernels.compiled_linear(mlp_model("relu"))
+
+
 def test_compiled_mlp_takes_an_mlp_only():
     with pytest.raises(ValueError, match="MLP"):
         compiled_mlp(linear_model())
@@ -735,6 +773,13 @@ def every_combination():
                     for layer in args[0]:
                         layer.coef.flags.writeable = layer.intercept.flags.writeable = False
                 _kernels.compiled_mlp(mlp_model(activation)).loss_and_grad(*args)
+        for weighted, intercept in [(False, True), (True, False)]:
+            args = mlp_problem([3, 2], "relu", dtype, weighted=weighted)
+            if not intercept:
+                args = ((args[0][0]._replace(intercept=None),), *args[1:])
+            for loss_fn in (squared_error, partial(huber, epsilon=0.1)):
+                _kernels.compiled_linear(linear_model()).loss_and_grad(*args[:4], loss_fn,
+                                                                       args[5])
         params = mlp_problem([3, 5, 2], "relu", dtype, weighted=False)[0]
         for optimizer in ["sgd", "momentum", "rmsprop", "adam"]:
             state = make_optimizer(optimizer, **HYPER).init(params)
@@ -760,6 +805,7 @@ def test_one_compiled_signature_per_dtype(tmp_path):
     assert counts["_epoch"] == 2, counts
     assert counts["_dot"] == 2, counts  # compiled apart (fastmath), called, so listed
     assert counts["_bias_relu"] == counts["_hidden_delta"] == counts["_update_leaf"] == 2, counts
+    assert counts["_loss_pass"] == 2, counts
     assert all(c <= 2 for c in counts.values()), counts
 
 
