@@ -120,33 +120,18 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     """The learning-rate range test: the loss against a geometrically rising learning rate.
 
     Starting from the estimator's initial weights, takes optimizer steps at
-    ``num_steps`` learning rates rising geometrically from ``min_lr`` to
-    ``max_lr`` (rate ``t``, from 0, is
-    ``min_lr * (max_lr / min_lr) ** (t / (num_steps - 1))``), and records the
-    loss after each. Each rate is a point of the curve, taken for one step
-    or, with mini-batches of fewer than 32 samples, for as many steps as
-    see 32 samples (``batch_size=1``: 32 steps): the loss of the point is
-    the mean of the losses after its steps, so that single-sample noise does
-    not drown the curve. The ramp replaces ``learning_rate``, ``schedule``
-    and ``warmup_steps``; everything else about the estimator applies: the
-    optimizer and its settings, ``batch_size`` and ``shuffle`` (a step is a
-    mini-batch, and the epochs follow one another), the loss, the penalty,
-    ``max_grad_norm``, ``weight_decay``, the class weights and the
-    ``backend``.
+    ``num_steps`` rates rising geometrically from ``min_lr`` to ``max_lr``
+    and records the loss after each (with batches of fewer than 32 samples,
+    the mean loss of the steps that see 32 samples). The ramp replaces
+    ``learning_rate``, ``schedule`` and ``warmup_steps``; every other setting
+    of the estimator applies (optimizer, batches, loss, penalty, clipping,
+    weight decay, class weights, backend).
 
     The test runs on a clone: ``estimator`` is never modified (nor fitted).
-    It is deterministic for a given ``random_state``.
-
-    Read the curve as well as ``suggestion_``: the loss stays flat while
-    the rate is too small to matter, falls, reaches a minimum, then rises as
-    the steps overshoot. Good constant rates lie on the falling part, below
-    the minimum: ``suggestion_`` is the rate of the lowest smoothed loss
-    divided by :data:`SUGGESTION_DIVISOR` (7). Measured on 31 problems
-    (``benchmarks/bench_lr.py``: linear models and MLPs, regression and
-    classification, batches of 1 to 256 samples, noisy targets, badly scaled
-    features, every optimizer), a 20-epoch fit at the suggestion ends within
-    2x of the best training objective of a 13-point log grid of rates in
-    about 9 cases out of 10.
+    It is deterministic for a given ``random_state``. Read the curve as well
+    as ``suggestion_`` (the rate of the lowest smoothed loss divided by
+    :data:`SUGGESTION_DIVISOR`, 7): the user guide's "Choosing the learning
+    rate" says how, and how often the suggestion trains well.
 
     Parameters
     ----------
@@ -156,35 +141,26 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
         steps are fitted on ``X`` and transform it first). Fitted or not.
     X : array of shape (n_samples, n_features)
         Training data: NumPy, another array-API namespace, or Dask arrays
-        chunked by rows (``y`` and ``sample_weight`` too), on which the test
-        runs through the Dask engine of ``fit``: one all-reduce per step for
-        a full batch, one task per visit of a block for mini-batches (drawn
-        within blocks, as ``fit`` draws them).
+        chunked by rows (run through the Dask engine of ``fit``).
     y : array of shape (n_samples,) or (n_samples, n_targets)
         Targets.
     min_lr, max_lr : float, default=1e-7, 10.0
-        The first and the last learning rate of the ramp, any positive
-        floats (the ramp is computed in log space: ``max_lr / min_lr`` may
-        exceed the largest float). A ramp with fewer than one point per
-        decade warns that it is coarse.
+        The first and the last learning rate of the ramp (computed in log
+        space). Fewer than one point per decade warns that it is coarse.
     num_steps : int, default=100
         Learning rates (points of the curve) from ``min_lr`` to ``max_lr``.
     smoothing : float, default=0.9
         Weight of the past in the exponential moving average of the loss,
         ``avg = smoothing * avg + (1 - smoothing) * loss``, debiased by
-        ``1 - smoothing ** (t + 1)``; 0 is no smoothing. The average lags:
-        it shifts the curve towards larger rates by about
-        ``smoothing / (1 - smoothing)`` points.
+        ``1 - smoothing ** (t + 1)``; 0 is no smoothing.
     stop_factor : float or None, default=4.0
         Stop once the smoothed loss exceeds ``stop_factor`` times the best
         smoothed loss seen; None runs every step (a non-finite loss always
         stops the test).
     skip_start, skip_end : int, default=10, 0
         Points at either end of the curve that the search for the lowest
-        loss ignores (the whole curve when none would remain). The first
-        points are ignored for their noise: a curve whose first points are
-        lower than all the others by more than 25% rose from the start, and
-        its lowest point counts.
+        loss ignores (unless the curve rose from the start: see the user
+        guide).
     sample_weight : array of shape (n_samples,), default=None
         Sample weights, for the last step of a Pipeline.
     random_state : int, RandomState instance or None, default=None
@@ -218,6 +194,20 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     if not min_lr < max_lr:
         raise ValueError(f"min_lr must be smaller than max_lr; got min_lr={min_lr}, "
                          f"max_lr={max_lr}.")
+    estimator, X = _ramp_estimator(estimator, X, y, random_state)
+    ramp = _GeometricRamp(float(min_lr), float(max_lr), num_steps)
+    _warn_if_coarse(ramp, min_lr, max_lr)
+    curve = _ramp_curve(estimator, X, y, sample_weight, ramp, _Curve(smoothing, stop_factor))
+    rates, losses, smoothed = (np.asarray(v, dtype=float)
+                               for v in (curve.rates, curve.losses, curve.smoothed))
+    suggestion = _suggestion(rates, smoothed, skip_start, skip_end,
+                             stopped_early=curve.stopped_early)
+    return LRRangeTestResult(rates, losses, smoothed, suggestion,
+                             stopped_early=curve.stopped_early, name=str(estimator.optimizer))
+
+
+def _ramp_estimator(estimator, X, y, random_state):
+    """The clone the ramp runs on (the final step of a Pipeline), and ``X`` for it."""
     estimator, X = _clone_final(estimator, X, y)
     if random_state is not None:
         estimator.set_params(random_state=random_state)
@@ -225,15 +215,23 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     # spares "auto" its computation.
     estimator.set_params(learning_rate=1.0, early_stopping=False, warm_start=False)
     estimator._validate_params()
-    ramp = _GeometricRamp(float(min_lr), float(max_lr), num_steps)
+    return estimator, X
+
+
+def _warn_if_coarse(ramp, min_lr, max_lr):
+    """Warn when the ramp has fewer than :data:`MIN_POINTS_PER_DECADE` points per decade."""
     decades = ramp.log_span / math.log(10.0)
-    if (num_steps - 1) < MIN_POINTS_PER_DECADE * decades:
+    if (ramp.num_steps - 1) < MIN_POINTS_PER_DECADE * decades:
         warnings.warn(
-            f"The ramp is coarse: {num_steps} points over {decades:.0f} decades of "
+            f"The ramp is coarse: {ramp.num_steps} points over {decades:.0f} decades of "
             f"learning rates (from min_lr={min_lr:g} to max_lr={max_lr:g}), fewer than "
             f"{MIN_POINTS_PER_DECADE:g} per decade, so the curve and the suggestion are "
             "rough. Narrow the range or raise num_steps.", UserWarning,
         )
+
+
+def _ramp_curve(estimator, X, y, sample_weight, ramp, curve):
+    """Run the ramp on the fit that ``estimator._prepare_fit`` prepares; return ``curve``."""
     X, y, sample_weight = _placed(estimator, X, y, sample_weight)
     with dispatch_for(X), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -244,14 +242,8 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
             raise ValueError("Every sample weight is 0: there is no loss to follow. "
                              "Give some samples a positive weight.")
         config = replace(plan.config, schedule=ramp, warmup_steps=0, learning_rate=1.0)
-        curve = _run_ramp(plan.data, plan.progress.params, plan.progress.opt_state, config,
-                          plan.rng, ramp.num_steps, _Curve(smoothing, stop_factor))
-    rates, losses, smoothed = (np.asarray(v, dtype=float)
-                               for v in (curve.rates, curve.losses, curve.smoothed))
-    suggestion = _suggestion(rates, smoothed, skip_start, skip_end,
-                             stopped_early=curve.stopped_early)
-    return LRRangeTestResult(rates, losses, smoothed, suggestion,
-                             stopped_early=curve.stopped_early, name=str(estimator.optimizer))
+        return _run_ramp(plan.data, plan.progress.params, plan.progress.opt_state, config,
+                         plan.rng, ramp.num_steps, curve)
 
 
 class _GeometricRamp:
