@@ -507,59 +507,44 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
     """Race the optimizers of one estimator, each at its learning rate, over seeds.
 
     ``X, y`` are split once into a training and a validation part (stratified
-    for classifiers). For each optimizer, a clone of ``estimator`` with that
-    ``optimizer`` and its learning rate is fitted on the training part once
-    per seed; the seeds change the initial weights and the batches (the
-    ``random_state`` of the fit), never the split. Each epoch's training
-    objective (``loss_curve_``) and validation loss are recorded, and the
-    final model is scored on the validation part. Every other parameter of
-    ``estimator`` applies to every fit (``batch_size``, ``tol``, the
-    penalty, ``momentum``...).
-
-    With ``learning_rates="tune"``, each optimizer's rate is picked on the
-    validation part from the same log grid with the same epoch budget for
-    every optimizer: one fit (the first seed) at each rate of
-    :data:`TUNING_GRID` (1e-4 to about 3 in half decades), then at the two
-    rates a quarter decade either side of the grid's best, each with the
-    whole budget (``max_iter``; the ``tol`` rule may stop a fit earlier);
-    the lowest validation loss at the end of the fit wins (the validation
-    score where the loss is unknown). That is 12 fits per optimizer before
-    the race.
+    for classifiers). Each optimizer's clone of ``estimator`` is fitted on the
+    training part once per seed (the seeds change the initial weights and the
+    batches, never the split); each epoch's training objective and
+    validation loss are recorded and the final model is scored on the
+    validation part. Every other parameter of ``estimator`` applies to every
+    fit. With ``learning_rates="tune"``, each optimizer's rate is picked on
+    the validation part (first seed, whole budget) from the log grid
+    :data:`TUNING_GRID` refined a quarter decade either side of its best:
+    12 fits per optimizer before the race.
 
     Parameters
     ----------
     estimator : estimator instance
-        A :class:`GradientRegressor`, :class:`GradientClassifier`,
-        :class:`GradientMLPRegressor` or :class:`GradientMLPClassifier`, or a
-        Pipeline whose last step is one: the last step's optimizer is
-        varied, and the preceding steps are fitted once, on the training
-        part, and transform both parts. Not modified.
+        An estimator of sk_gradopt, or a Pipeline ending in one (the other
+        steps are fitted once, on the training part). Not modified.
     X : array-like of shape (n_samples, n_features)
         Data.
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
         Targets.
     optimizers : list of str, default=None
         The optimizers to compare, among ``sk_gradopt.OPTIMIZERS``; None is
-        all five.
+        the five of the race.
     learning_rates : "tune", float or dict of str to float, default="tune"
-        ``"tune"`` searches each optimizer's rate (see above); a float is
-        the rate of every optimizer; a dict fixes the rates of the
-        optimizers it names, and the others are tuned.
+        ``"tune"`` searches each optimizer's rate; a float is every
+        optimizer's; a dict fixes the rates it names, the others are tuned.
     n_seeds : int, default=3
         Fits per optimizer, with different ``random_state``.
     validation_fraction : float, default=0.2
         The fraction of the rows held out for validation.
     scoring : str, callable or None, default=None
-        The validation score (a scikit-learn scorer name or callable); None
-        is the estimator's ``score`` (R^2 or accuracy).
+        The validation score (a scorer name or callable); None is the
+        estimator's ``score`` (R^2 or accuracy).
     max_iter : int, default=None
         The epoch budget of every fit; None keeps the estimator's.
     random_state : int, RandomState instance or None, default=None
         Draws the split and the seeds.
     n_jobs : int, default=None
-        Fits run in parallel by joblib (``-1``: all cores). The epoch times
-        are then measured while other fits share the machine: leave None to
-        compare them.
+        Fits in parallel by joblib; the epoch times then share the machine.
 
     Returns
     -------
@@ -592,26 +577,65 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
     scorer = check_scoring(final, scoring=scoring)
     budget = int(final.max_iter if max_iter is None else max_iter)
     final = clone(final).set_params(max_iter=budget)
-
     rng = check_random_state(random_state)
     split_seed = int(rng.randint(np.iinfo(np.int32).max))
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_seeds)
-    train_rows, val_rows = _split(X, y, validation_fraction, is_classifier(final), split_seed)
+    data = _race_data(pre, X, y, validation_fraction, is_classifier(final), split_seed)
+    parallel = Parallel(n_jobs=n_jobs)
+    rates, trials = _rates(final, names, fixed, data, scorer, int(seeds[0]), parallel)
+    by_name = _race(final, names, rates, seeds, data, scorer, parallel)
+    result = _comparison(by_name, rates, fixed, trials, final)
+    _attach_models(result, by_name, final, data, estimator)
+    result.random_states_ = np.asarray(seeds)
+    result.max_iter_ = budget
+    result.time_s_ = time.perf_counter() - started
+    return result
+
+
+def _rates(final, names, fixed, data, scorer, seed, parallel):
+    """``(rates, trials)``: the ``fixed`` rates, and the others tuned (:func:`_tune`)."""
+    to_tune = [name for name in names if name not in fixed]
+    if not to_tune:
+        return dict(fixed), {}
+    tuned, trials = _tune(final, to_tune, *data.parts, scorer, seed=seed, parallel=parallel)
+    return {**fixed, **tuned}, trials
+
+
+def _attach_models(result, by_name, final, data, estimator):
+    """The fitted models (with the fitted preprocessing), the reference and the rows."""
+    result.estimators_ = {name: [r.estimator if data.pre is None else
+                                 _with_preprocessing(estimator, data.pre, r.estimator)
+                                 for r in runs] for name, runs in by_name.items()}
+    best = min((r for rs in by_name.values() for r in rs), key=lambda r: r.objective)
+    result.reference_ = reference_solution(final, data.parts[0], data.parts[1],
+                                           init=best.estimator)
+    result.train_indices_, result.validation_indices_ = data.train_rows, data.val_rows
+
+
+class _RaceData(NamedTuple):
+    """The race's two parts (``parts``: X_train, y_train, X_val, y_val), their rows
+    and the preprocessing fitted on the training part (None without)."""
+
+    parts: tuple
+    train_rows: Any
+    val_rows: Any
+    pre: Any
+
+
+def _race_data(pre, X, y, validation_fraction, classifier, split_seed):
+    """Split ``X, y`` once; fit the preprocessing ``pre`` (or None) on the training part."""
+    train_rows, val_rows = _split(X, y, validation_fraction, classifier, split_seed)
     X_train, X_val = _safe_indexing(X, train_rows), _safe_indexing(X, val_rows)
     y_train, y_val = _safe_indexing(y, train_rows), _safe_indexing(y, val_rows)
     if pre is not None:
         pre = clone(pre)
         X_train = pre.fit_transform(X_train, y_train)
         X_val = pre.transform(X_val)
+    return _RaceData((X_train, y_train, X_val, y_val), train_rows, val_rows, pre)
 
-    parallel = Parallel(n_jobs=n_jobs)
-    to_tune = [name for name in names if name not in fixed]
-    rates, trials = dict(fixed), {}
-    if to_tune:
-        tuned, trials = _tune(final, to_tune, X_train, y_train, X_val, y_val, scorer,
-                              seed=int(seeds[0]), parallel=parallel)
-        rates.update(tuned)
 
+def _race(final, names, rates, seeds, data, scorer, parallel):
+    """``{name: [run per seed]}``: every optimizer fitted once per seed at its rate."""
     # seed by seed, each optimizer in turn: a burst of load on the machine is
     # shared out over the optimizers instead of landing on one
     jobs = [(name, int(seed)) for seed in seeds for name in names]
@@ -619,13 +643,18 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
         delayed(_race_fit)(
             clone(final).set_params(optimizer=name, learning_rate=rates[name],
                                     random_state=seed),
-            X_train, y_train, X_val, y_val, scorer)
+            *data.parts, scorer)
         for name, seed in jobs
     )
     by_name = {name: [] for name in names}
     for (name, _), run in zip(jobs, runs):
         by_name[name].append(run)
+    return by_name
 
+
+def _comparison(by_name, rates, fixed, trials, final):
+    """The :class:`OptimizerComparison` of the runs: curves, scores, times, ranking."""
+    names = list(by_name)
     result = OptimizerComparison()
     result.optimizers_ = names
     result.learning_rates_ = {name: float(rates[name]) for name in names}
@@ -655,18 +684,6 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
             "determine that loss. The ranking and the search use the validation score.",
             UserWarning,
         )
-    result.estimators_ = {}
-    for name in names:
-        fitted = [r.estimator for r in by_name[name]]
-        if pre is not None:
-            fitted = [_with_preprocessing(estimator, pre, est) for est in fitted]
-        result.estimators_[name] = fitted
-    best = min((r for rs in by_name.values() for r in rs), key=lambda r: r.objective)
-    result.reference_ = reference_solution(final, X_train, y_train, init=best.estimator)
-    result.random_states_ = np.asarray(seeds)
-    result.train_indices_, result.validation_indices_ = train_rows, val_rows
-    result.max_iter_ = budget
-    result.time_s_ = time.perf_counter() - started
     return result
 
 
