@@ -541,8 +541,11 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         y_val = _check_y(y_val, estimator=self, **self._y_validation)
         check_consistent_length(X_val, y_val)
         if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(
-                sample_weight_val, X_val, dtype=X.dtype, ensure_non_negative=True)
+            try:
+                sample_weight_val = _check_sample_weight(
+                    sample_weight_val, X_val, dtype=X.dtype, ensure_non_negative=True)
+            except ValueError as exc:
+                raise ValueError(f"sample_weight_val: {exc}") from exc
         Y_val = self._encode_validation_targets(X_val, y_val, n_outputs)
         total = weight_sum(sample_weight_val, X_val.shape[0])
         if not total > 0:
