@@ -100,9 +100,8 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     data : Data
         The training data.
     validation : Data or None
-        Held-out data: its loss (or ``score``) is monitored instead of the
-        training objective, and the parameters of its best value are kept
-        (see :class:`Monitor`).
+        Held-out data, monitored instead of the training objective; the
+        weights of its best value are kept (see :class:`Monitor`).
     progress : Progress
         Where to start; not modified.
     config : Config
@@ -124,8 +123,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
         Raises if the input holds NaN or infinity: called on a non-finite
         value only (see :class:`Guard`), not before the epochs.
     score : callable or None
-        ``score(params)``: the validation score (higher is better) of the
-        model at ``params``, monitored instead of the validation loss.
+        ``score(params)`` (higher is better): monitored instead of the validation loss.
 
     Returns
     -------
@@ -138,14 +136,11 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     guard = Guard(config, data, exact, progress.params, zero_init=zero_init,
                   check_input=check_input)
     rule = Stopping.of(config, progress.best_loss, active=stopping)
-    monitor = Monitor(guard, validation, score)
-    averages = Averages.of(config, progress)
-    params, opt_state = progress.params, progress.opt_state
-    best_params, outcome = None, None
+    monitor, averages = Monitor(guard, validation, score), Averages.of(config, progress)
+    params, opt_state, best_params, outcome = progress.params, progress.opt_state, None, None
     with np.errstate(all="ignore"):
         for _ in range(n_epochs):
-            start_time = time.perf_counter()
-            before = params
+            start_time, before = time.perf_counter(), params
             context = None if callbacks is None else callbacks.begin_epoch()
             epoch = run_epoch(
                 params, opt_state, data, config, rng=rng, step=progress.t,
@@ -153,25 +148,22 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
                 mean_weight=data.weight_sum / data.n_samples, **averages.argument(),
             )
             params, opt_state = epoch.params, epoch.opt_state
-            averages.advance(params, epoch.average)
+            exposed = averages.advance(params, epoch.average)  # the average, where averaging
             progress.t += epoch.n_steps
             progress.n_iter += 1
             loss = epoch.loss_sum / data.weight_sum + config.penalty.value(before)
-            stop_requested = context is not None and callbacks.end(
-                context, averages.weights(params))
+            stop_requested = context is not None and callbacks.end(context, exposed)
             if math.isfinite(loss):
                 progress.loss_curve.append(loss)
-            outcome = guard.judge(loss, before, params, opt_state)
-            averages.judged(guard, before)
+            outcome = averages.judge(guard, loss, before, params, opt_state)
             if outcome is not None:
                 break
-            monitored = monitor.observe(loss, averages.weights(params), progress)
+            monitored = monitor.observe(loss, exposed, progress)
             if config.verbose:
                 _print_epoch(progress, loss, monitor.last, epoch.learning_rate,
                              time.perf_counter() - start_time)
             if rule.observe(monitored):
-                best_params = params
-                averages.keep_best()
+                best_params = averages.keep_best(params)
             if stop_requested or rule.converged():  # a callback asked, or the rule
                 outcome = "converged"
                 break
@@ -324,19 +316,21 @@ class Averages:
         return {} if self.current is None else {"average": self.current}
 
     def advance(self, params, average):
-        """An epoch ended at ``params`` with ``average``."""
+        """An epoch ended at ``params`` with ``average``: return the weights to expose."""
         self.before, self.current, self.last_params = self.current, average, params
+        return averaged_weights(params, average)
 
-    def weights(self, params):
-        return averaged_weights(params, self.current)
-
-    def judged(self, guard, before):
-        """Keep the average that goes with the guard's safe weights, if it took ``before``."""
+    def judge(self, guard, loss, before, params, opt_state):
+        """:meth:`Guard.judge`; keep the average that goes with the guard's safe weights."""
+        outcome = guard.judge(loss, before, params, opt_state)
         if guard.safe_params is before:
             self.safe = self.before
+        return outcome
 
-    def keep_best(self):
+    def keep_best(self, params):
+        """``params`` are the best so far: keep their average; return them."""
         self.best = self.current
+        return params
 
     def of_params(self, params, best_params, guard):
         """The average that goes with the weights ``params`` the call ends with."""

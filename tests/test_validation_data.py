@@ -1,4 +1,4 @@
-"""Stopping on your own validation data: ``fit(X_val=, y_val=, sample_weight_val=)`` and ``scoring``."""
+"""Stopping on your own validation data: fit(X_val=, y_val=, sample_weight_val=), scoring."""
 
 import warnings
 
