@@ -433,6 +433,8 @@ def _compiled_epoch_runner(data, config):
     models (an MLP), the array-API epoch with the hidden layers' element-wise
     work (:func:`._kernels.compiled_mlp`) and the optimizer's step
     (:func:`._kernels.apply_update`) each fused into one compiled pass.
+    The compiled epochs of the linear model with mini-batches do not average
+    the weights (``config.average``): there the array-API epoch runs.
     """
     hyperparameters = config.optimizer.hyperparameters
     if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
