@@ -480,6 +480,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             tree_map(cast, params), tree_map(cast, self._opt_state), self.t_, self.n_iter_,
             self.loss_curve_, self.validation_loss_curve_,
             math.inf if self.best_loss_ is None else self.best_loss_,
+            validation_scores=getattr(self, "validation_scores_", None),
             average=None if average is None else tree_map(cast, average),
         )
 

@@ -218,3 +218,13 @@ def test_regression_targets_of_y_val_must_match_y(regression):
         est.fit(X, y, X_val=X_val, y_val=np.column_stack([y_val, y_val]))
     with pytest.raises(ValueError, match="'scoring' parameter"):
         GradientRegressor(scoring=3).fit(X, y)
+
+
+def test_partial_fit_after_a_fit_on_a_score_goes_on(regression):
+    X, y, X_val, y_val = regression
+    est = _quiet_fit(GradientRegressor(early_stopping=True, scoring="r2", max_iter=2,
+                                       **COMMON), X, y, X_val=X_val, y_val=y_val)
+    scores = list(est.validation_scores_)
+    est.partial_fit(X, y)
+    assert est.n_iter_ == 3 and est.validation_scores_ == scores
+    assert est.best_loss_ == est.loss_curve_[-1]
