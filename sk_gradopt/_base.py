@@ -30,10 +30,10 @@ except ImportError:  # older scikit-learn: the estimators work, without set_call
     class CallbackSupportMixin:
         """Stand-in for sklearn's mixin where ``sklearn.callback`` doesn't exist."""
 
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.metrics import check_scoring
 from sklearn.utils.validation import (
     _check_feature_names,
     _check_sample_weight,
@@ -502,8 +502,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         for name, value in self._params_attributes(progress.weights).items():
             setattr(self, name, value)
         self._opt_state = progress.opt_state
-        averaging = progress.average is not None
-        self._raw_params = progress.params if averaging else None
+        # the raw iterate, where the attributes hold its average: training goes on from it
+        self._raw_params = None if progress.average is None else progress.params
         self._average = progress.average
         self.t_ = progress.t
         self.n_iter_ = progress.n_iter
