@@ -15,6 +15,7 @@ bound) and the targets (``_encode_targets``, ``_loss_function``).
 
 import copy
 import math
+from functools import partial as partial_function
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
@@ -29,12 +30,16 @@ except ImportError:  # older scikit-learn: the estimators work, without set_call
     class CallbackSupportMixin:
         """Stand-in for sklearn's mixin where ``sklearn.callback`` doesn't exist."""
 
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
+    _check_feature_names,
     _check_sample_weight,
+    _check_y,
     check_array,
+    check_consistent_length,
     check_is_fitted,
     validate_data,
 )
@@ -58,7 +63,7 @@ from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
 from ._schedules import SCHEDULES
-from ._epoch import Config, Data, take
+from ._epoch import Config, Data, take, weight_sum
 from ._training import Callbacks, Progress, train
 from ._tree import tree_map
 
@@ -94,6 +99,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "backend": [StrOptions({"auto", "numpy", "cupy"})],
+        "average": ["boolean", Interval(Real, 0, 1, closed="neither")],
+        "scoring": [str, callable, None],
     }
 
     # Keyword arguments of ``validate_data`` for ``y``; set by subclasses.
@@ -134,6 +141,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         warmup_steps=0,
         max_grad_norm=None,
         weight_decay=0.0,
+        average=False,
+        scoring=None,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -163,6 +172,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.warmup_steps = warmup_steps
         self.max_grad_norm = max_grad_norm
         self.weight_decay = weight_decay
+        self.average = average
+        self.scoring = scoring
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -173,31 +184,37 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     def _fit(self, X, y, sample_weight=None, init=None, *, partial=False, classes=None,
-             compiled=True):
+             compiled=True, validation=None):
         """Fit where ``backend`` says: where the input lives, on the CPU, or on the GPU.
 
         ``init`` is a tuple of the model's initial arrays (``coef_init``,
         ``intercept_init`` for the linear models), or None. ``compiled=False``
         runs the reference epoch instead of the compiled one (see
         :func:`~sk_gradopt._epoch.epoch_runner`): the tests compare them.
+        ``validation`` is ``(X_val, y_val, sample_weight_val)`` of ``fit``, or
+        None; they follow ``X`` where it trains (see ``_validation_data``).
         """
         init = () if init is None else tuple(init)
         X, y, sample_weight, *init = map(detached, (X, y, sample_weight, *init))
+        if validation is not None:
+            validation = None if all(a is None for a in validation) else tuple(
+                map(detached, validation))
         # A call that fails (bad input found late, an interrupted fit) leaves
         # the estimator as it was, whatever the input: validation sets
         # attributes (n_features_in_, classes_...) before training, so every
         # attribute is restored.
         before = dict(self.__dict__)
         try:
-            return self._fit_placed(X, y, sample_weight, init, partial, classes, compiled)
+            return self._fit_placed(X, y, sample_weight, init, partial, classes, compiled,
+                                    validation)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _fit_placed(self, X, y, sample_weight, init, partial, classes, compiled):
+    def _fit_placed(self, X, y, sample_weight, init, partial, classes, compiled, validation):
         """:meth:`_fit` with the inputs placed where ``backend`` says."""
-        fit = self._fit_in_namespace
+        fit = partial_function(self._fit_in_namespace, validation=validation)
         if is_dask_collection(X):  # blockwise where the blocks live (backend: see _dask)
             return fit(X, y, sample_weight, init, partial=partial, classes=classes,
                        compiled=compiled)
@@ -237,7 +254,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _convert_fitted(self, convert):
         """Apply ``convert`` to the fitted arrays: parameters and optimizer state."""
-        for name in (*self._array_attributes, "_opt_state"):
+        for name in (*self._array_attributes, "_opt_state", "_raw_params", "_average"):
             if hasattr(self, name):
                 setattr(self, name, convert_arrays(getattr(self, name), convert))
 
@@ -267,9 +284,11 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         estimator._convert_fitted(converter)
         return estimator
 
-    def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes, compiled=True):
+    def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes, compiled=True,
+                          validation=None):
         """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
-        plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes)
+        plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes,
+                                 validation=validation)
         callbacks = Callbacks.begin(
             self, plan.n_epochs, *plan.inputs, self._params_attributes
         )
@@ -279,15 +298,17 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             callbacks=callbacks, compiled=compiled,
             check_input=None if is_dask_collection(plan.inputs[0])
             else lambda: self._check_finite(plan.inputs[0]),
+            score=self._validation_score(plan),
         )
         self._set_progress(progress)
         if plan.learning_rate is not None:
             self.learning_rate_ = plan.learning_rate
         if callbacks is not None:
-            callbacks.end(callbacks.context, progress.params)
+            callbacks.end(callbacks.context, progress.weights)
         return self
 
-    def _prepare_fit(self, X, y, sample_weight=None, init=(), *, partial=False, classes=None):
+    def _prepare_fit(self, X, y, sample_weight=None, init=(), *, partial=False, classes=None,
+                     validation=None):
         """Everything a fit needs before its loop runs: the seam for other loops.
 
         Validates ``X``, ``y`` and ``sample_weight`` (sets ``n_features_in_``,
@@ -296,7 +317,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         ``partial_fit`` hand the result to :func:`~sk_gradopt._training.train`;
         the learning-rate range test runs its ramp on it instead. The inputs
         must already be where the estimator trains (``_fit`` places them by
-        ``backend``).
+        ``backend``). ``validation`` (``fit``'s ``X_val``, ``y_val``,
+        ``sample_weight_val``) replaces the ``validation_fraction`` split.
 
         Returns
         -------
@@ -348,14 +370,19 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         if first_call:
             # The model's random draws (an MLP's weights) come first, as in sklearn.
             params, zero_init = self._initial_params(X, Y.shape[1], init, xp, device)
-            progress = Progress.start(params, config.optimizer, early_stopping)
+            progress = Progress.start(params, config.optimizer, early_stopping,
+                                      scoring=self.scoring is not None)
         else:
             progress, zero_init = self._progress(xp, config, X.dtype), False
-        validation = None
-        if early_stopping:
+        labels = None
+        if validation is not None:
+            validation, labels = self._validation_data(X, data.Y.shape[1], validation)
+        elif early_stopping:
             data, validation = self._split(data, stratify, self._rng, xp, device)
+            labels = None if self.scoring is None else self._labels_of(validation.Y)
         return FitPlan(data, validation, progress, config, self._rng, zero_init,
-                       1 if partial else self.max_iter, (X, y, sample_weight), learning_rate)
+                       1 if partial else self.max_iter, (X, y, sample_weight), learning_rate,
+                       labels)
 
     def _base_learning_rate(self, data, first_call):
         """The base learning rate: ``learning_rate``, or what ``"auto"`` is on ``data``.
@@ -426,6 +453,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             warmup_steps=self.warmup_steps,
             max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
             weight_decay=float(self.weight_decay),
+            average=self.average if isinstance(self.average, bool) else float(self.average),
         )
 
     def _progress(self, xp, config, dtype):
@@ -447,24 +475,114 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 "partial_fit on a new estimator."
             )
         cast = lambda a: xp.astype(a, dtype) if hasattr(a, "dtype") else a  # noqa: E731
+        average = getattr(self, "_average", None)
         return Progress(
             tree_map(cast, params), tree_map(cast, self._opt_state), self.t_, self.n_iter_,
-            self.loss_curve_, self.validation_loss_curve_, self.best_loss_,
+            self.loss_curve_, self.validation_loss_curve_,
+            math.inf if self.best_loss_ is None else self.best_loss_,
+            validation_scores=getattr(self, "validation_scores_", None),
+            average=None if average is None else tree_map(cast, average),
         )
 
     def _params_to_continue(self, xp):
         """The parameters a later ``partial_fit`` call continues from."""
-        return self._params_from_attributes(xp)
+        return self._fitted_raw_params(xp)
+
+    def _fitted_raw_params(self, xp):
+        """The fitted weights before averaging: those training continues from.
+
+        Where the fit averaged the iterates (``average``), the fitted
+        attributes hold the average and the raw iterate is kept aside, as
+        ``SGDRegressor(average=...)`` keeps it.
+        """
+        raw = getattr(self, "_raw_params", None)
+        return self._params_from_attributes(xp) if raw is None else raw
 
     def _set_progress(self, progress):
-        for name, value in self._params_attributes(progress.params).items():
+        for name, value in self._params_attributes(progress.weights).items():
             setattr(self, name, value)
         self._opt_state = progress.opt_state
+        # the raw iterate, where the attributes hold its average: training goes on from it
+        self._raw_params = None if progress.average is None else progress.params
+        self._average = progress.average
         self.t_ = progress.t
         self.n_iter_ = progress.n_iter
         self.loss_curve_ = progress.loss_curve
         self.validation_loss_curve_ = progress.validation_loss_curve
         self.best_loss_ = progress.best_loss
+        self.validation_scores_ = progress.validation_scores
+        scores = [v for v in progress.validation_scores or () if not math.isnan(v)]
+        self.best_validation_score_ = max(scores) if scores else None
+
+    def _validation_data(self, X, n_outputs, validation):
+        """The :class:`~sk_gradopt._epoch.Data` of ``fit``'s validation data, and its ``y_val``.
+
+        ``X_val``, ``y_val`` and ``sample_weight_val`` are checked as ``X``,
+        ``y`` and ``sample_weight`` are (the same features, known classes),
+        and placed where ``X`` trains, in its dtype. Class weights are not
+        applied to them: ``sample_weight_val`` weighs the validation samples
+        (as in ``HistGradientBoostingClassifier``).
+        """
+        X_val, y_val, sample_weight_val = validation
+        _check_validation_inputs(self, X, X_val, y_val)
+        names = X_val  # (a DataFrame's columns are checked against the fitted names)
+        X_val, sample_weight_val = follow(X, X_val, sample_weight_val)
+        if self._y_on_device:
+            (y_val,) = follow(X, y_val)
+        X_val = check_array(X_val, dtype=X.dtype, accept_sparse="csr", input_name="X_val",
+                            estimator=self)
+        if X_val.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X_val has {X_val.shape[1]} features, but X has {X.shape[1]}: pass "
+                "validation data with the columns of X. (In a Pipeline, X_val does not go "
+                "through the earlier steps unless the Pipeline is built with "
+                "transform_input=['X_val'].)"
+            )
+        _check_feature_names(self, names, reset=False)
+        y_val = _check_y(y_val, estimator=self, **self._y_validation)
+        check_consistent_length(X_val, y_val)
+        if sample_weight_val is not None:
+            try:
+                sample_weight_val = _check_sample_weight(
+                    sample_weight_val, X_val, dtype=X.dtype, ensure_non_negative=True)
+            except ValueError as exc:
+                raise ValueError(f"sample_weight_val: {exc}") from exc
+        Y_val = self._encode_validation_targets(X_val, y_val, n_outputs)
+        total = weight_sum(sample_weight_val, X_val.shape[0])
+        if not total > 0:
+            raise ValueError("Every sample of X_val has zero weight in sample_weight_val: "
+                             "give some validation samples a positive weight.")
+        return Data(X_val, Y_val, sample_weight_val, total), y_val
+
+    def _validation_score(self, plan):
+        """``score(params)``: ``scoring`` on the validation data of ``plan``, or None.
+
+        The scorer (``sklearn.metrics.check_scoring``) is called on a shallow
+        copy of the estimator with the fitted attributes of ``params``, as
+        ``scorer(estimator, X_val, y_val)`` (with ``sample_weight=`` where
+        the validation samples carry weights).
+        """
+        if self.scoring is None:
+            return None
+        scorer = check_scoring(self, scoring=self.scoring)
+        if plan.validation is None:
+            return None
+        if is_dask_collection(plan.validation.X):
+            raise ValueError(
+                "scoring is not supported on Dask arrays: early stopping on them "
+                "monitors the validation loss (scoring=None)."
+            )
+        validation, labels = plan.validation, plan.labels
+        weights = {} if validation.sample_weight is None else {
+            "sample_weight": validation.sample_weight}
+
+        def score(params):
+            model = copy.copy(self)
+            for name, value in self._params_attributes(params).items():
+                setattr(model, name, value)
+            return scorer(model, validation.X, labels, **weights)
+
+        return score
 
     def _split(self, data, stratify, rng, xp, device):
         """Hold out ``validation_fraction`` of the rows (stratified for classifiers).
@@ -581,6 +699,30 @@ def _same_structure(state, expected):
         not hasattr(expected, "shape") or tuple(state.shape) == tuple(expected.shape))
 
 
+def _check_validation_inputs(estimator, X, X_val, y_val):
+    """Refuse validation data that cannot be used: one half of it, Dask, no early stopping."""
+    if X_val is None or y_val is None:
+        given, missing = ("y_val", "X_val") if X_val is None else ("X_val", "y_val")
+        if X_val is None and y_val is None:
+            given, missing = "sample_weight_val", "X_val and y_val"
+        raise ValueError(
+            f"{given} is passed to fit without {missing}: pass X_val and y_val together "
+            "(and sample_weight_val if the validation samples have weights), or none of "
+            "them to hold out validation_fraction of the training data."
+        )
+    if not estimator.early_stopping:
+        raise ValueError(
+            "X_val and y_val are passed to fit while early_stopping=False: set "
+            "early_stopping=True to monitor the validation data and keep the best weights "
+            "on it (it replaces the validation_fraction split), or leave X_val and y_val out."
+        )
+    if is_dask_collection(X) or is_dask_collection(X_val):
+        raise ValueError(
+            "X_val and y_val are not supported with Dask arrays: early stopping on Dask "
+            "data holds out whole blocks of X (validation_fraction)."
+        )
+
+
 class FitPlan(NamedTuple):
     """What ``_prepare_fit`` hands to a training loop."""
 
@@ -593,3 +735,4 @@ class FitPlan(NamedTuple):
     n_epochs: int  # max_iter for fit, 1 for partial_fit
     inputs: tuple  # the validated (X, y, sample_weight), for the callbacks
     learning_rate: Any  # the base rate (config's), None while "auto" waits for weight
+    labels: Any = None  # the targets of ``validation`` as y holds them, for ``scoring``

@@ -269,6 +269,12 @@ def epoch_runner(data, config, *, compiled=True):
 
         return full_batch_epoch
 
+    if config.average:
+        raise ValueError(
+            "average is supported on Dask arrays for the full-batch step only (its "
+            "epoch runs on the client, one step at a time): use optimizer='gd' or "
+            "batch_size >= n_samples, or average=False for mini-batches within blocks."
+        )
     largest = max(data.X.chunks[0])
     if isinstance(config.batch_size, int) and config.batch_size > largest:
         warnings.warn(

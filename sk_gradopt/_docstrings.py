@@ -81,12 +81,39 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
         ``schedule="adaptive"``, before dividing the learning rate by 5).
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data STRATIFIED,
-        monitor the validation loss instead of the training objective, and
-        keep the weights of the best validation loss.
+        Hold out ``validation_fraction`` of the training data STRATIFIED (or
+        use ``fit``'s ``X_val``, ``y_val``), monitor the validation loss (or
+        ``scoring``) instead of the training objective, and keep the weights
+        of the best validation value.
 
     validation_fraction : float, default=0.1
-        Fraction of the training data held out when ``early_stopping=True``.
+        Fraction of the training data held out when ``early_stopping=True``
+        and ``fit`` gets no ``X_val``, ``y_val``.
+
+    average : bool or float, default=False
+        Weight averaging. ``True``: the fitted weights are the equal average
+        of the iterates after every optimizer step (the weights before the
+        first step are not part of it), as
+        ``torch.optim.swa_utils.AveragedModel(model)`` updated after each
+        ``step()``. A float in (0, 1): their exponential moving average with
+        that decay, ``a = decay * a + (1 - decay) * w``, started from the
+        first iterate (``AveragedModel`` with ``get_ema_multi_avg_fn(decay)``).
+        The average becomes the fitted weights; the raw iterate is kept, and
+        ``partial_fit`` (and ``fit`` with ``warm_start``) continue training
+        from it, as ``SGDRegressor(average=...)`` does; ``partial_fit``
+        carries the average on, ``fit`` starts a new one. The training loss,
+        the divergence guard and the stopping rule without validation data
+        judge the raw iterates; validation data judge the average (the model
+        you get).
+
+    scoring : str, callable or None, default=None
+        With validation data (``early_stopping=True``), monitor this scorer
+        on it instead of the validation loss (higher is better): a scorer
+        name (``sklearn.metrics.get_scorer_names()``) or a callable
+        ``scorer(estimator, X_val, y_val)`` (called with ``sample_weight=``
+        where the validation samples carry weights). One value per epoch in
+        ``validation_scores_``; the weights of the best are kept. None: the
+        validation loss. Ignored without validation data.
 
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Regularisation term ``R``: ``||w||^2 / 2``, ``||w||_1`` or
@@ -148,12 +175,19 @@ learning_rate_ : float
         whose objective overflows is not recorded.
 
     validation_loss_curve_ : list of float or None
-        Mean loss on the held-out data after each epoch, when
-        ``early_stopping=True``; else None.
+        Mean loss on the validation data after each epoch, when
+        ``early_stopping=True`` and ``scoring=None``; else None.
 
-    best_loss_ : float
+    best_loss_ : float or None
         Best monitored loss: the validation loss with ``early_stopping``,
-        else the training objective.
+        else the training objective; None where ``scoring`` was monitored.
+
+    validation_scores_ : list of float or None
+        The ``scoring`` on the validation data after each epoch, when it was
+        monitored; else None.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without them.
 
     n_features_in_ : int
         Number of features seen during fit.

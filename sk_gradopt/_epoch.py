@@ -38,6 +38,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 from ._array_api import array_device, issparse, namespace
+from ._averaging import decay_of, update_average
 from ._losses import loss_identity
 from ._optimizers import GradientTransformation
 from ._penalties import Penalty, decay_weights
@@ -103,6 +104,7 @@ class Config:
     warmup_steps: int = 0
     max_grad_norm: Any = None  # float or None
     weight_decay: float = 0.0
+    average: Any = False  # False, True (equal average) or a float (EMA decay)
 
     def learning_rate_at(self, base, *, step, epoch):
         """The learning rate of optimizer step ``step`` (from 0), in epoch ``epoch`` (from 0).
@@ -356,15 +358,18 @@ class Epoch(NamedTuple):
     n_steps: int
     loss_sum: float  # sum of the weighted per-sample losses, each before its step
     learning_rate: float  # the rate of the last step
+    average: Any = None  # the _averaging.Average after the epoch's steps, when averaging
 
 
 def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_lr,
-                    mean_weight, apply=None):
+                    mean_weight, apply=None, average=None):
     """One epoch of mini-batch steps in the namespace of the data: the reference path.
 
     ``step`` and ``epoch`` count the optimizer steps and epochs before this
     one (for the schedule); ``base_lr`` is the base learning rate. ``apply``
-    is :func:`gradient_step`'s.
+    is :func:`gradient_step`'s. ``average`` (an
+    :class:`~sk_gradopt._averaging.Average`, where ``config.average``) is
+    updated after every step.
     """
     batch_losses = []  # summed every 64 batches, not every batch
     n_steps = 0
@@ -377,13 +382,15 @@ def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_l
             max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
             apply=apply,
         )
+        if average is not None:
+            average = update_average(average, params, decay_of(config.average))
         batch_losses.append(batch_loss)
         if len(batch_losses) == 64:
             batch_losses = [_sum_of(namespace(batch_loss), batch_losses)]
         n_steps += 1
     # The namespace of the losses: the data's, or NumPy's for the Dask all-reduce.
     total = float(_sum_of(namespace(batch_losses[0]), batch_losses)[0])
-    return Epoch(params, opt_state, n_steps, total, lr)
+    return Epoch(params, opt_state, n_steps, total, lr, average)
 
 
 def epoch_runner(data, config, *, compiled=True):
@@ -426,6 +433,8 @@ def _compiled_epoch_runner(data, config):
     models (an MLP), the array-API epoch with the hidden layers' element-wise
     work (:func:`._kernels.compiled_mlp`) and the optimizer's step
     (:func:`._kernels.apply_update`) each fused into one compiled pass.
+    The compiled epochs of the linear model with mini-batches do not average
+    the weights (``config.average``): there the array-API epoch runs.
     """
     hyperparameters = config.optimizer.hyperparameters
     if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
@@ -454,7 +463,7 @@ def _compiled_epoch_runner(data, config):
     if full_batch and not (loss in _kernels.LOSSES and _one_pass_pays(data.X)):
         # BLAS's two products (on every core), the element-wise work between them fused
         return _with_model(_kernels.compiled_linear(config.model), config)
-    if loss not in _kernels.LOSSES:
+    if loss not in _kernels.LOSSES or config.average:  # (the kernels' epochs don't average)
         return None
     if sparse:
         return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0))

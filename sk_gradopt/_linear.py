@@ -92,7 +92,7 @@ class BaseLinearGradientEstimator(BaseGradientEstimator):
 
     def _params_to_continue(self, xp):
         """Training goes on without an intercept leaf when ``fit_intercept=False``."""
-        (layer,) = self._params_from_attributes(xp)
+        (layer,) = self._fitted_raw_params(xp)
         return (layer._replace(intercept=layer.intercept if self.fit_intercept else None),)
 
     def _fitted_n_outputs(self):

@@ -124,7 +124,7 @@ class BaseGradientMLP(BaseGradientEstimator):
         """Glorot-uniform weights drawn as scikit-learn's MLP draws them, or ``warm_start``."""
         layer_units = [X.shape[1], *self._hidden_layer_sizes(), n_outputs]
         if self.warm_start and hasattr(self, "coefs_"):
-            params = self._params_from_attributes(xp)
+            params = self._fitted_raw_params(xp)
             shapes = [tuple(layer.coef.shape) for layer in params]
             if shapes == list(zip(layer_units[:-1], layer_units[1:])):
                 return tuple(
@@ -249,6 +249,8 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        average=False,
+        scoring=None,
         penalty="l2",
         alpha=0.0001,
         l1_ratio=0.15,
@@ -268,7 +270,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
-            weight_decay=weight_decay,
+            weight_decay=weight_decay, average=average, scoring=scoring,
         ))
         self.epsilon = epsilon
 
@@ -276,7 +278,8 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         return "identity"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the network with the chosen optimizer for up to ``max_iter`` epochs.
 
         Parameters
@@ -288,13 +291,25 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             Target values.
         sample_weight : array of shape (n_samples,), default=None
             Non-negative weights of the samples.
+        X_val : array of shape (n_val, n_features), default=None
+            Validation data for early stopping, instead of holding out
+            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
+            with ``y_val``). Checked as ``X`` is and placed where ``X``
+            trains. In a ``Pipeline`` it reaches this step by metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``) and is not
+            transformed by the earlier steps unless the Pipeline is built with
+            ``transform_input=["X_val"]``.
+        y_val : array of shape (n_val,) or (n_val, n_targets), default=None
+            The targets of ``X_val``.
+        sample_weight_val : array of shape (n_val,), default=None
+            Non-negative weights of the validation samples.
 
         Returns
         -------
         self : GradientMLPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, validation=(X_val, y_val, sample_weight_val))
 
 
 
@@ -382,6 +397,8 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        average=False,
+        scoring=None,
         penalty="l2",
         alpha=0.0001,
         l1_ratio=0.15,
@@ -401,7 +418,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
-            weight_decay=weight_decay,
+            weight_decay=weight_decay, average=average, scoring=scoring,
         ))
         self.class_weight = class_weight
 
@@ -411,7 +428,8 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         return "logistic" if n_outputs == 1 else "softmax"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the network with the chosen optimizer for up to ``max_iter`` epochs.
 
         Parameters
@@ -423,11 +441,24 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             Class labels.
         sample_weight : array of shape (n_samples,), default=None
             Non-negative weights of the samples.
+        X_val : array of shape (n_val, n_features), default=None
+            Validation data for early stopping, instead of holding out
+            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
+            with ``y_val``). Checked as ``X`` is and placed where ``X``
+            trains. In a ``Pipeline`` it reaches this step by metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``) and is not
+            transformed by the earlier steps unless the Pipeline is built with
+            ``transform_input=["X_val"]``.
+        y_val : array of shape (n_val,), default=None
+            The class labels of ``X_val``: classes seen in ``y``.
+        sample_weight_val : array of shape (n_val,), default=None
+            Non-negative weights of the validation samples (``class_weight`` is not
+            applied to them).
 
         Returns
         -------
         self : GradientMLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, validation=(X_val, y_val, sample_weight_val))
 

@@ -87,6 +87,8 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
+        average=False,
+        scoring=None,
         penalty="l2",
         alpha=0.0001,
         l1_ratio=0.15,
@@ -108,13 +110,15 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
             alpha=alpha, l1_ratio=l1_ratio,
             shuffle=shuffle, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, warmup_steps=warmup_steps,
-            max_grad_norm=max_grad_norm, weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm, weight_decay=weight_decay, average=average,
+            scoring=scoring,
         )
         self.epsilon = epsilon
         self.fit_intercept = fit_intercept
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None, *,
+            X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
 
         Parameters
@@ -131,13 +135,26 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
             Initial coefficients (zeros by default).
         intercept_init : array of shape (1,) or (n_targets,), default=None
             Initial intercept (zero by default).
+        X_val : array of shape (n_val, n_features), default=None
+            Validation data for early stopping, instead of holding out
+            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
+            with ``y_val``). Checked as ``X`` is and placed where ``X``
+            trains. In a ``Pipeline`` it reaches this step by metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``) and is not
+            transformed by the earlier steps unless the Pipeline is built with
+            ``transform_input=["X_val"]``.
+        y_val : array of shape (n_val,) or (n_val, n_targets), default=None
+            The targets of ``X_val``.
+        sample_weight_val : array of shape (n_val,), default=None
+            Non-negative weights of the validation samples.
 
         Returns
         -------
         self : GradientRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, (coef_init, intercept_init))
+        return self._fit(X, y, sample_weight, (coef_init, intercept_init),
+                         validation=(X_val, y_val, sample_weight_val))
 
     def _params_attributes(self, params):
         attributes = super()._params_attributes(params)

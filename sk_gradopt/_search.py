@@ -87,6 +87,7 @@ DEFAULT_TRAINING_TOOLS = {
     "weight_decay": [0.0, 1e-4, 1e-3, 1e-2],
     "max_grad_norm": [None, 1.0, 10.0],
     "warmup_steps": [0, 10, 100],
+    "average": [False, True],
 }
 
 #: Each training tool's values: what one is, a check of one, and its type.
@@ -98,6 +99,9 @@ _TOOL_VALUES = {
                       lambda v: None if v is None else float(v)),
     "warmup_steps": ("integers >= 0, such as [0, 50]",
                      lambda v: _is_int(v) and v >= 0, int),
+    "average": ("False, True or decays in (0, 1), such as [False, True, 0.99]",
+                lambda v: isinstance(v, (bool, np.bool_)) or (_finite(v) and 0 < v < 1),
+                lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else float(v)),
 }
 
 
@@ -347,7 +351,7 @@ def _check_activation(activation):
 def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
                  batch_size=True, schedule=None, hidden_layer_sizes=None,
                  activation=None, weight_decay=None, max_grad_norm=None,
-                 warmup_steps=None):
+                 warmup_steps=None, average=None):
     """Search space over an optimizer's settings, for a scikit-learn searcher.
 
     Parameters
@@ -423,6 +427,12 @@ default="all"
         space: True searches ``[0, 10, 100]``, a list exactly those values
         (integers >= 0), None leaves the estimator's own.
 
+    average : bool, list of (bool or float) or None, default=None
+        Weight averaging (the estimators' ``average``) to search in every
+        space: True searches ``[False, True]`` (the last iterate, the equal
+        average), a list exactly those values (False, True or a moving
+        average's decay in (0, 1)), None leaves the estimator's own.
+
     Returns
     -------
     space : dict or list of dict
@@ -436,7 +446,8 @@ default="all"
     ValueError
         If ``optimizer``, ``kind``, ``prefix``, ``learning_rate``,
         ``batch_size``, ``schedule``, ``hidden_layer_sizes``, ``activation``,
-        ``weight_decay``, ``max_grad_norm`` or ``warmup_steps`` is not valid;
+        ``weight_decay``, ``max_grad_norm``, ``warmup_steps`` or ``average`` is
+        not valid;
         the message lists the valid values.
     ImportError
         If ``kind="bayes"`` and scikit-optimize is not installed.
@@ -530,6 +541,7 @@ default="all"
             ("weight_decay", _check_training_tool("weight_decay", weight_decay)),
             ("max_grad_norm", _check_training_tool("max_grad_norm", max_grad_norm)),
             ("warmup_steps", _check_training_tool("warmup_steps", warmup_steps)),
+            ("average", _check_training_tool("average", average)),
         ) if values is not None
     }
     dimension = _import_skopt_space() if kind == "bayes" else None

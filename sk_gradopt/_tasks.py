@@ -108,6 +108,22 @@ class RegressionMixin:
             )
         return Y, sample_weight, None
 
+    def _encode_validation_targets(self, X_val, y_val, n_outputs):
+        """The targets ``Y`` of ``y_val`` (``fit``'s), which must have the targets of ``y``."""
+        xp = namespace(X_val)
+        if (y_val.ndim == 1) != self._single_output or (
+                y_val.ndim == 2 and y_val.shape[1] != n_outputs):
+            expected = "1-D" if self._single_output else f"of shape (n_samples, {n_outputs})"
+            raise ValueError(
+                f"y_val has shape {tuple(y_val.shape)}; y is {expected}. Pass validation "
+                "targets with the targets of y."
+            )
+        return xp.astype(xp.reshape(y_val, (-1, 1)) if y_val.ndim == 1 else y_val, X_val.dtype)
+
+    def _labels_of(self, Y):
+        """The targets as ``y`` holds them, from their encoding ``Y`` (for a scorer)."""
+        return Y[:, 0] if self._single_output else Y
+
     def _loss_function(self):
         return get_loss(self.loss, epsilon=float(self.epsilon))
 
@@ -311,26 +327,44 @@ class ClassificationMixin:
             weights = xp.asarray(weights[y_index], dtype=X.dtype, device=device)
             sample_weight = weights if sample_weight is None else sample_weight * weights
 
+        return self._targets(y_index, X), sample_weight, y_index
+
+    def _targets(self, y_index, X):
+        """The loss's targets of the class indices ``y_index``, where ``X`` lives, in its dtype.
+
+        One column of ``+1`` / ``-1`` for two classes; one column per class
+        for more (one-hot for ``"log_loss"``, else ``+1`` / ``-1``).
+        """
+        xp, _, device = get_namespace_and_device(X)
+        n_classes = self.classes_.shape[0]
         if n_classes == 2:
             targets = np.where(y_index == 1, 1.0, -1.0)[:, None]
         else:
             targets = np.eye(n_classes)[y_index]
             if self.loss != "log_loss":
                 targets = 2.0 * targets - 1.0
-        Y = xp.asarray(targets, dtype=X.dtype, device=device)
-        return Y, sample_weight, y_index
+        return xp.asarray(targets, dtype=X.dtype, device=device)
+
+    def _encode_validation_targets(self, X_val, y_val, n_outputs):
+        """The targets of the labels ``y_val`` (``fit``'s): classes of ``classes_`` only."""
+        return self._targets(self._class_index(to_numpy(y_val), name="y_val"), X_val)
+
+    def _labels_of(self, Y):
+        """The class labels of the targets ``Y`` (for a scorer)."""
+        return predicted_labels(Y, self.classes_)
 
     def _loss_function(self):
         return get_loss(self.loss, n_classes=self.classes_.shape[0])
 
-    def _class_index(self, y):
+    def _class_index(self, y, name="y"):
         """The index in ``classes_`` of every label of ``y``; unknown labels are an error."""
         y_index = np.searchsorted(self.classes_, y)
         np.minimum(y_index, self.classes_.shape[0] - 1, out=y_index)
         unknown = self.classes_[y_index] != y
         if np.any(unknown):
             raise ValueError(
-                f"y contains labels {np.unique(y[unknown]).tolist()} that are not in "
+                f"{name} contains labels {np.unique(y[unknown]).tolist()} that are not in "
                 f"classes {self.classes_.tolist()}."
+                + (" Pass validation labels among the classes of y." if name != "y" else "")
             )
         return y_index

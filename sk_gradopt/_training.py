@@ -25,10 +25,11 @@ from array_api_compat import array_namespace, is_dask_array
 from sklearn.exceptions import ConvergenceWarning
 
 from ._array_api import largest_abs
+from ._averaging import Average, averaged_weights
 from ._epoch import Data, epoch_runner, objective, weight_sum
 from ._tree import tree_leaves
 
-__all__ = ["Callbacks", "Guard", "Progress", "Stopping", "train"]
+__all__ = ["Averages", "Callbacks", "Guard", "Monitor", "Progress", "Stopping", "train"]
 
 #: A call whose training objective ends above this multiple of where it
 #: started on the same data (or of the zero model's, when that is larger)
@@ -61,24 +62,37 @@ class Progress:
     loss_curve: list = field(default_factory=list)
     validation_loss_curve: Any = None
     best_loss: float = math.inf
+    validation_scores: Any = None  # list of float with a validation scorer, else None
+    average: Any = None  # the _averaging.Average of the iterates, when averaging
 
     @classmethod
-    def start(cls, params, optimizer, with_validation):
-        """The progress of a fit that starts at ``params``."""
+    def start(cls, params, optimizer, with_validation, *, scoring=False):
+        """The progress of a fit that starts at ``params``.
+
+        With validation data, a fit records the validation loss per epoch, or
+        with ``scoring`` the validation score.
+        """
         return cls(params, optimizer.init(params),
-                   validation_loss_curve=[] if with_validation else None)
+                   validation_loss_curve=[] if with_validation and not scoring else None,
+                   validation_scores=[] if with_validation and scoring else None)
+
+    @property
+    def weights(self):
+        """The weights the estimator exposes: the average of the iterates where one is taken."""
+        return averaged_weights(self.params, self.average)
 
     def copy(self):
-        curve = self.validation_loss_curve
+        copied = lambda curve: None if curve is None else list(curve)  # noqa: E731
         return replace(self, loss_curve=list(self.loss_curve),
-                       validation_loss_curve=None if curve is None else list(curve))
+                       validation_loss_curve=copied(self.validation_loss_curve),
+                       validation_scores=copied(self.validation_scores))
 
 
 # ---------------------------------------------------------------- the loop
 
 
 def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_init=False,
-          callbacks=None, compiled=True, check_input=None):
+          callbacks=None, compiled=True, check_input=None, score=None):
     """Run up to ``n_epochs`` epochs from ``progress``; return the new progress.
 
     Parameters
@@ -86,8 +100,8 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     data : Data
         The training data.
     validation : Data or None
-        Held-out data: its loss is monitored instead of the training
-        objective, and the parameters of its best loss are kept.
+        Held-out data, monitored instead of the training objective; the
+        weights of its best value are kept (see :class:`Monitor`).
     progress : Progress
         Where to start; not modified.
     config : Config
@@ -108,6 +122,8 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     check_input : callable or None
         Raises if the input holds NaN or infinity: called on a non-finite
         value only (see :class:`Guard`), not before the epochs.
+    score : callable or None
+        ``score(params)`` (higher is better): monitored instead of the validation loss.
 
     Returns
     -------
@@ -120,42 +136,39 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     guard = Guard(config, data, exact, progress.params, zero_init=zero_init,
                   check_input=check_input)
     rule = Stopping.of(config, progress.best_loss, active=stopping)
-    params, opt_state = progress.params, progress.opt_state
-    best_params, outcome = None, None
+    monitor, averages = Monitor(guard, validation, score), Averages.of(config, progress)
+    params, opt_state, best_params, outcome = progress.params, progress.opt_state, None, None
     with np.errstate(all="ignore"):
         for _ in range(n_epochs):
-            start_time = time.perf_counter()
-            before = params
+            start_time, before = time.perf_counter(), params
             context = None if callbacks is None else callbacks.begin_epoch()
             epoch = run_epoch(
                 params, opt_state, data, config, rng=rng, step=progress.t,
                 epoch=progress.n_iter, base_lr=rule.learning_rate,
-                mean_weight=data.weight_sum / data.n_samples,
+                mean_weight=data.weight_sum / data.n_samples, **averages.argument(),
             )
             params, opt_state = epoch.params, epoch.opt_state
+            exposed = averages.advance(params, epoch.average)  # the average, where averaging
             progress.t += epoch.n_steps
             progress.n_iter += 1
             loss = epoch.loss_sum / data.weight_sum + config.penalty.value(before)
-            stop_requested = context is not None and callbacks.end(context, params)
+            stop_requested = context is not None and callbacks.end(context, exposed)
             if math.isfinite(loss):
                 progress.loss_curve.append(loss)
-            outcome = guard.judge(loss, before, params, opt_state)
+            outcome = averages.judge(guard, loss, before, params, opt_state)
             if outcome is not None:
                 break
-            monitored = loss
-            if validation is not None:
-                monitored = guard.monitor(validation, params)
-                progress.validation_loss_curve.append(monitored)
+            monitored = monitor.observe(loss, exposed, progress)
             if config.verbose:
-                _print_epoch(progress, loss, None if validation is None else monitored,
-                             epoch.learning_rate, time.perf_counter() - start_time)
+                _print_epoch(progress, loss, monitor.last, epoch.learning_rate,
+                             time.perf_counter() - start_time)
             if rule.observe(monitored):
-                best_params = params
+                best_params = averages.keep_best(params)
             if stop_requested or rule.converged():  # a callback asked, or the rule
                 outcome = "converged"
                 break
 
-    progress.best_loss = rule.best
+    monitor.finish(progress, rule.best)
     if validation is not None and best_params is not None:
         params = best_params
     params, opt_state, outcome = guard.settle(
@@ -163,6 +176,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     if stopping and outcome is None and config.tol is not None:
         _warn_max_iter(config)
     progress.params, progress.opt_state = params, opt_state
+    progress.average = averages.of_params(params, best_params, guard)
     return progress
 
 
@@ -180,9 +194,9 @@ def _engine(data, config, compiled):
     return epoch_runner(data, config, compiled=compiled), objective
 
 
-def _print_epoch(progress, loss, validation_loss, learning_rate, seconds):
-    """The line ``verbose`` prints after each epoch."""
-    extra = "" if validation_loss is None else f", validation loss = {validation_loss:.8f}"
+def _print_epoch(progress, loss, validation, learning_rate, seconds):
+    """The line ``verbose`` prints after each epoch; ``validation``: ``(name, value)`` or None."""
+    extra = "" if validation is None else f", validation {validation[0]} = {validation[1]:.8f}"
     print(
         f"Epoch {progress.n_iter}, loss = {loss:.8f}{extra}, "
         f"learning_rate = {learning_rate:.4g}, time = {seconds:.3f}s"
@@ -238,6 +252,97 @@ class Stopping:
             self.no_improvement = 0
             return False
         return True
+
+
+class Monitor:
+    """What the stopping rule watches after each epoch (lower is better), and the curves it fills.
+
+    Without validation data: the epoch's training objective. With it: the
+    weights the estimator exposes (the average of the iterates, where
+    averaging) judged on it, by their validation loss
+    (``validation_loss_curve``) or, given ``score``, by their score
+    (``validation_scores``; higher is better, so the rule watches minus the
+    score). The training objective, the divergence guard and the stopping
+    rule's counter are those of the raw iterates either way.
+    """
+
+    def __init__(self, guard, validation, score):
+        self.guard, self.validation, self.score = guard, validation, score
+        self.last = None  # ("loss" or "score", value) of the last epoch, for verbose
+
+    def observe(self, loss, weights, progress):
+        """The monitored value of an epoch whose training objective was ``loss``."""
+        if self.validation is None:
+            return loss
+        if self.score is None:
+            value = self.guard.monitor(self.validation, weights)
+            progress.validation_loss_curve.append(value)
+            self.last = ("loss", value)
+            return value
+        value = float(self.score(weights))
+        progress.validation_scores.append(value)
+        self.last = ("score", value)
+        return math.inf if math.isnan(value) else -value
+
+    def finish(self, progress, best):
+        """Record the rule's best value: the best loss, or None where a score was watched."""
+        progress.best_loss = best if self.score is None else None
+
+
+class Averages:
+    """The average of the iterates (``config.average``) through one call of :func:`train`.
+
+    The loop may end on other weights than the last (the best on the
+    validation data, or the guard's safe ones, see :meth:`Guard.settle`):
+    the average taken when they were the iterate goes with them, so that a
+    diverging fit ends with a finite average. An average that is not finite
+    (it cannot be, from finite iterates, but for overflow) is started afresh.
+    """
+
+    def __init__(self, average):
+        self.current = self.before = self.safe = average
+        self.best = None
+        self.last_params = None
+
+    @classmethod
+    def of(cls, config, progress):
+        """The tracker of a call from ``progress``: empty where ``config`` does not average."""
+        if not config.average:
+            return cls(None)
+        return cls(Average(None, 0) if progress.average is None else progress.average)
+
+    def argument(self):
+        """The epoch's keyword arguments: the average to update, where averaging."""
+        return {} if self.current is None else {"average": self.current}
+
+    def advance(self, params, average):
+        """An epoch ended at ``params`` with ``average``: return the weights to expose."""
+        self.before, self.current, self.last_params = self.current, average, params
+        return averaged_weights(params, average)
+
+    def judge(self, guard, loss, before, params, opt_state):
+        """:meth:`Guard.judge`; keep the average that goes with the guard's safe weights."""
+        outcome = guard.judge(loss, before, params, opt_state)
+        if guard.safe_params is before:
+            self.safe = self.before
+        return outcome
+
+    def keep_best(self, params):
+        """``params`` are the best so far: keep their average; return them."""
+        self.best = self.current
+        return params
+
+    def of_params(self, params, best_params, guard):
+        """The average that goes with the weights ``params`` the call ends with."""
+        if self.current is None:
+            return None
+        if params is self.last_params:
+            average = self.current
+        elif params is best_params:
+            average = self.best
+        else:  # the guard's safe weights (or the call's start)
+            average = self.safe
+        return average if _all_finite(0.0, average) else Average(None, 0)
 
 
 # ------------------------------------------------------------ the guard

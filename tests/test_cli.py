@@ -945,3 +945,36 @@ def test_json_into_a_closed_pipe_stops_quietly():
     reader.wait()
     assert result.returncode == 0
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+@pytest.mark.parametrize("text, value", [("equal", True), ("0.9", 0.9), ("none", False)])
+def test_average_reaches_the_raced_and_the_searched_estimators(capsys, monkeypatch, text,
+                                                               value):
+    seen = {}
+
+    def spy(estimator, *args, **kwargs):
+        seen["average"] = estimator.average
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(compare, "compare_optimizers", spy)
+    code, _, err = run_main(capsys, "compare", "--dataset", "synthetic", "--no-plot",
+                            "--average", text, "--max-iter", "2")
+    assert code == 2 and "stop here" in err
+    assert seen["average"] == value and type(seen["average"]) is type(value)
+    make_search = tune.make_search
+
+    def searched(kind, estimator, *args, **kwargs):
+        seen["searched"] = estimator[-1].average
+        return make_search(kind, estimator, *args, **kwargs)
+
+    monkeypatch.setattr(tune, "make_search", searched)
+    run_json(capsys, "tune", "--dataset", "iris", "--search", "random", "--n-iter", "5",
+             "--max-iter", "3", "--average", text)
+    assert seen["searched"] == value and type(seen["searched"]) is type(value)
+
+
+def test_bad_average_exits_2(capsys):
+    for bad in ("1.5", "0", "yes"):
+        code, out, err = run_main(capsys, "compare", "--average", bad)
+        assert code == 2 and out == ""
+        assert "is not an averaging decay between 0 and 1 (exclusive)" in err

@@ -630,3 +630,21 @@ def test_a_bayes_search_over_the_training_tools_runs():
     for name, value in search.best_params_.items():
         assert best[name[len(prefix):]] == value
 
+
+
+@ignore_convergence
+def test_average_is_searched_when_asked():
+    assert "average" not in search_space("adam")
+    assert search_space("sgd", average=True)["average"] == [False, True]
+    space = search_space("adam", average=[np.bool_(False), 0.9, True, 0.9])
+    assert space["average"] == [False, 0.9, True]
+    assert type(space["average"][0]) is bool and type(space["average"][1]) is float
+    for bad in ([1.0], [0.0], [-0.5], "equal", []):
+        with pytest.raises(ValueError, match=r"average must be None .* decays in \(0, 1\)"):
+            search_space("adam", average=bad)
+    X, y = regression_data(n_samples=100)
+    estimator = GradientRegressor(optimizer="sgd", learning_rate=0.01, max_iter=3, tol=None,
+                                  random_state=0)
+    search = GridSearchCV(estimator, {"average": space["average"]}, cv=2).fit(X, y)
+    assert [p["average"] for p in search.cv_results_["params"]] == [False, 0.9, True]
+    assert len(set(search.cv_results_["mean_test_score"].tolist())) == 3

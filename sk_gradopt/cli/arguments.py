@@ -90,6 +90,8 @@ smoothing = number(float, "a number from 0 (no smoothing) up to, not including, 
                    valid=lambda v: v < 1)
 stop_factor = number(float, "a number > 1, or 'none'", low=1, open_interval=True,
                      words={"none": None})
+average = number(float, "an averaging decay between 0 and 1 (exclusive), 'equal' or 'none'",
+                 low=0, high=1, open_interval=True, words={"equal": True, "none": False})
 
 
 def hidden_sizes(text):
@@ -189,6 +191,14 @@ def add_batch_size_argument(parser):
                              "(default: %(default)s = min(200, n_samples))")
 
 
+def add_average_argument(parser):
+    """``--average none|equal|DECAY``: the estimators' weight averaging."""
+    parser.add_argument("--average", type=average, default=False, metavar="none|equal|DECAY",
+                        help="weight averaging of every fit: 'equal' averages the iterates "
+                             "of every step, a DECAY in (0, 1) is their moving average "
+                             "(default: none)")
+
+
 def add_compare_arguments(parser):
     """The flags of ``sk-gradopt compare``."""
     add_data_arguments(parser)
@@ -200,6 +210,7 @@ def add_compare_arguments(parser):
              "data (the default for all).",
     )
     add_batch_size_argument(parser)
+    add_average_argument(parser)
     parser.add_argument("--n-seeds", type=positive_int, default=3, metavar="N",
                         help="fits per optimizer, each with its own initial weights "
                              "and batches (default: %(default)s)")
@@ -219,6 +230,7 @@ def add_tune_arguments(parser):
     parser.add_argument("--n-iter", type=positive_int, metavar="N",
                         help="candidates sampled in total by random and bayes "
                              "(default: 20; bayes needs at least one per optimizer)")
+    add_average_argument(parser)
     parser.add_argument("--cv", type=cv_folds, default=3, metavar="N",
                         help="cross-validation folds (default: %(default)s)")
     parser.add_argument("--n-jobs", type=n_jobs, default=1, metavar="N",

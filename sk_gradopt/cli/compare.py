@@ -224,7 +224,8 @@ def run(args):
     Estimator = estimator_class(data.task, args.hidden)
     estimator = Estimator(
         max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size, penalty="l2",
-        alpha=ALPHA, **backend_params(args.backend), **model_params(args.hidden),
+        alpha=ALPHA, average=args.average, **backend_params(args.backend),
+        **model_params(args.hidden),
     )
     learning_rates = _learning_rates(args)
     try:

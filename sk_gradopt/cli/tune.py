@@ -195,7 +195,8 @@ def run(args):
     Estimator = estimator_class(data.task, args.hidden)
     extra = backend_params(args.backend)
     step = Estimator(max_iter=args.max_iter, tol=args.tol, penalty="l2", alpha=ALPHA,
-                     random_state=args.seed, **model_params(args.hidden), **extra)
+                     random_state=args.seed, average=args.average,
+                     **model_params(args.hidden), **extra)
     pipeline = make_pipeline(StandardScaler(), step)
     prefix = f"{pipeline.steps[-1][0]}__"
     cv = check_cv(args.cv, data.y_train, classifier=is_classifier(pipeline))
