@@ -57,7 +57,7 @@ from ._array_api import (
 from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
-from ._schedules import SCHEDULES
+from .schedules import SCHEDULES, Schedule
 from ._epoch import Config, Data, take
 from ._training import Callbacks, Progress, train
 from ._tree import tree_map
@@ -69,7 +69,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "schedule": [StrOptions(set(SCHEDULES))],
+        "schedule": [StrOptions(set(SCHEDULES)), Schedule, callable],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -404,6 +404,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         Hyperparameters are cast to Python floats: NumPy scalars (from
         ``RandomizedSearchCV``, say) would turn float32 arithmetic into float64.
         """
+        if isinstance(self.schedule, Schedule):
+            self.schedule.validate()
         return Config(
             model=self._make_model(),
             loss_fn=self._loss_function(),
@@ -450,6 +452,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         return Progress(
             tree_map(cast, params), tree_map(cast, self._opt_state), self.t_, self.n_iter_,
             self.loss_curve_, self.validation_loss_curve_, self.best_loss_,
+            self.learning_rate_curve_, self.grad_norm_curve_, self._plateau,
         )
 
     def _params_to_continue(self, xp):
@@ -465,6 +468,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.loss_curve_ = progress.loss_curve
         self.validation_loss_curve_ = progress.validation_loss_curve
         self.best_loss_ = progress.best_loss
+        self.learning_rate_curve_ = progress.learning_rate_curve
+        self.grad_norm_curve_ = progress.grad_norm_curve
+        self._plateau = progress.plateau
 
     def _split(self, data, stratify, rng, xp, device):
         """Hold out ``validation_fraction`` of the rows (stratified for classifiers).
