@@ -980,8 +980,8 @@ def test_bad_schedule_flag_exits_with_2(capsys, text, message):
 def test_schedule_flag_reaches_the_estimator(capsys, monkeypatch, command):
     seen = []
 
-    def stop(estimator, *args, **kwargs):
-        seen.append(estimator)
+    def stop(*args, **kwargs):  # compare_optimizers(estimator, ...), make_search(kind, estimator, ...)
+        seen.extend(a for a in args if hasattr(a, "get_params"))
         raise CLIError("stopped by the test")
 
     if command == "compare":
