@@ -980,7 +980,7 @@ def test_bad_schedule_flag_exits_with_2(capsys, text, message):
 def test_schedule_flag_reaches_the_estimator(capsys, monkeypatch, command):
     seen = []
 
-    def stop(*args, **kwargs):  # compare_optimizers(estimator, ...), make_search(kind, estimator, ...)
+    def stop(*args, **kwargs):  # compare_optimizers(estimator, ...), make_search(kind, est...)
         seen.extend(a for a in args if hasattr(a, "get_params"))
         raise CLIError("stopped by the test")
 
