@@ -372,3 +372,23 @@ def test_plateau_with_early_stopping_watches_the_validation_loss(data):
 def test_schedules_module_is_public():
     assert set(schedules.__all__) == {"StepLR", "ExponentialLR", "OneCycleLR",
                                       "CosineAnnealingWarmRestarts", "ReduceLROnPlateau"}
+
+
+def test_dask_records_the_same_curves(data):
+    # the full-batch all-reduce equals the in-memory fit; mini-batches over the
+    # blocks count their steps for OneCycleLR (4 blocks of 4 batches an epoch)
+    da = pytest.importorskip("dask.array")
+    X, y = data
+    params = dict(optimizer="gd", max_iter=3, tol=None, schedule=OneCycleLR(0.1),
+                  random_state=0)
+    dask_fit = GradientRegressor(**params).fit(da.from_array(X, chunks=25),
+                                               da.from_array(y, chunks=25))
+    in_memory = GradientRegressor(**params).fit(X, y)
+    assert_allclose(dask_fit.grad_norm_curve_, in_memory.grad_norm_curve_, rtol=1e-12)
+    assert_allclose(dask_fit.learning_rate_curve_, in_memory.learning_rate_curve_)
+    blocks = GradientRegressor(**{**params, "optimizer": "sgd"}, batch_size=8,
+                               shuffle=False).fit(da.from_array(X, chunks=25),
+                                                  da.from_array(y, chunks=25))
+    assert blocks.t_ == 3 * 2 * 4  # 2 blocks of 25 rows, 4 batches of 8 each
+    assert_allclose(blocks.learning_rate_curve_[-1], 0.1 / 25 / 1e4)
+    assert len(blocks.grad_norm_curve_) == 3
