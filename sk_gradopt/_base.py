@@ -452,7 +452,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         return Progress(
             tree_map(cast, params), tree_map(cast, self._opt_state), self.t_, self.n_iter_,
             self.loss_curve_, self.validation_loss_curve_, self.best_loss_,
-            self.learning_rate_curve_, self.grad_norm_curve_, self._plateau,
+            # (an estimator fitted before these records existed starts them empty)
+            getattr(self, "learning_rate_curve_", []), getattr(self, "grad_norm_curve_", []),
+            getattr(self, "_plateau", None),
         )
 
     def _params_to_continue(self, xp):

@@ -64,6 +64,7 @@ from ._kernels import (
     _read_only,
     _rows,
     _soft_threshold,
+    _squared_norm,
     _step,
     _unpack,
     _unpack_one,
@@ -239,9 +240,12 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
 
         total = 0.0  # the gradient's norm before clipping: recorded, and what clipping uses
         for j in range(k):
-            for f in range(padded):
-                total += np.float64(_gradient(G[j, f], W[j, f], scale, l2, one,
-                                              use_l2)) ** 2
+            if use_clip:
+                for f in range(padded):
+                    total += np.float64(_gradient(G[j, f], W[j, f], scale, l2, one,
+                                                  use_l2)) ** 2
+            else:  # for the record only: a vectorised sum
+                total += _squared_norm(G, W, j, padded, scale, l2, use_l2)
             total += np.float64(G[j, ic] * scale) ** 2
         norm = math.sqrt(total)
         norm_sum += norm
