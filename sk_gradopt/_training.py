@@ -73,6 +73,12 @@ class Progress:
         return cls(params, optimizer.init(params),
                    validation_loss_curve=[] if with_validation else None)
 
+    def record(self, loss, epoch):
+        """Append an epoch's training objective, last rate and mean gradient norm."""
+        self.loss_curve.append(loss)
+        self.learning_rate_curve.append(epoch.learning_rate)
+        self.grad_norm_curve.append(epoch.grad_norm_sum / max(epoch.n_steps, 1))
+
     def copy(self):
         curve = self.validation_loss_curve
         return replace(self, loss_curve=list(self.loss_curve),
@@ -146,9 +152,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
             loss = epoch.loss_sum / data.weight_sum + config.penalty.value(before)
             stop_requested = context is not None and callbacks.end(context, params)
             if math.isfinite(loss):
-                progress.loss_curve.append(loss)
-                progress.learning_rate_curve.append(epoch.learning_rate)
-                progress.grad_norm_curve.append(epoch.grad_norm_sum / max(epoch.n_steps, 1))
+                progress.record(loss, epoch)
             outcome = guard.judge(loss, before, params, opt_state)
             if outcome is not None:
                 break
