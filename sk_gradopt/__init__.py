@@ -9,8 +9,11 @@ are hyperparameters to tune with scikit-learn's searchers, over the ready-made
 spaces of ``search_space``; ``lr_range_test`` draws the loss against the
 learning rate; ``compare_optimizers`` races the optimizers, each at a tuned
 learning rate, over seeds (``OptimizerComparisonDisplay`` draws the race).
+``sk_gradopt.schedules`` holds the learning-rate schedules (torch's names
+and semantics) that ``schedule=`` takes beside its string shortcuts.
 """
 
+from . import schedules
 from ._classifier import GradientClassifier
 from ._compare import compare_optimizers
 from ._lr import lr_range_test
@@ -31,6 +34,7 @@ __all__ = [
     "OptimizerComparisonDisplay",
     "compare_optimizers",
     "lr_range_test",
+    "schedules",
     "search_space",
 ]
 __version__ = "0.1.0"

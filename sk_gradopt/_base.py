@@ -62,7 +62,7 @@ from ._array_api import (
 from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
-from ._schedules import SCHEDULES
+from .schedules import SCHEDULES, Schedule
 from ._epoch import Config, Data, take, weight_sum
 from ._training import Callbacks, Progress, train
 from ._tree import tree_map
@@ -74,7 +74,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "schedule": [StrOptions(set(SCHEDULES))],
+        "schedule": [StrOptions(set(SCHEDULES)), Schedule, callable],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -431,6 +431,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         Hyperparameters are cast to Python floats: NumPy scalars (from
         ``RandomizedSearchCV``, say) would turn float32 arithmetic into float64.
         """
+        if isinstance(self.schedule, Schedule):
+            self.schedule.validate()
         return Config(
             model=self._make_model(),
             loss_fn=self._loss_function(),
@@ -482,6 +484,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             math.inf if self.best_loss_ is None else self.best_loss_,
             validation_scores=getattr(self, "validation_scores_", None),
             average=None if average is None else tree_map(cast, average),
+            # (an estimator fitted before these records existed starts them empty)
+            learning_rate_curve=getattr(self, "learning_rate_curve_", []),
+            grad_norm_curve=getattr(self, "grad_norm_curve_", []),
+            plateau=getattr(self, "_plateau", None),
         )
 
     def _params_to_continue(self, xp):
@@ -513,6 +519,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.validation_scores_ = progress.validation_scores
         scores = [v for v in progress.validation_scores or () if not math.isnan(v)]
         self.best_validation_score_ = max(scores) if scores else None
+        self.learning_rate_curve_ = progress.learning_rate_curve
+        self.grad_norm_curve_ = progress.grad_norm_curve
+        self._plateau = progress.plateau
 
     def _validation_data(self, X, n_outputs, validation):
         """The :class:`~sk_gradopt._epoch.Data` of ``fit``'s validation data, and its ``y_val``.

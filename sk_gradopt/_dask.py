@@ -318,7 +318,7 @@ def _block_epochs(blocks, params, opt_state, config, compiled, *, rng, step, epo
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_blocks).tolist()
     else:
         order, seeds = range(n_blocks), [0] * n_blocks
-    n_steps, loss_sum, lr = 0, 0.0, base_lr
+    n_steps, loss_sum, norm_sum, lr = 0, 0.0, 0.0, base_lr
     for i, seed in zip(order, seeds):
         if blocks.rows[i] == 0:  # (a block left empty by a selection)
             continue
@@ -328,8 +328,9 @@ def _block_epochs(blocks, params, opt_state, config, compiled, *, rng, step, epo
         params, opt_state = result.params, result.opt_state
         n_steps += result.n_steps
         loss_sum += result.loss_sum
+        norm_sum += result.grad_norm_sum
         lr = result.learning_rate
-    return Epoch(params, opt_state, n_steps, loss_sum, lr)
+    return Epoch(params, opt_state, n_steps, loss_sum, lr, norm_sum)
 
 
 def _block_epoch(Xb, Yb, swb, args):

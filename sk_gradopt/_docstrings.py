@@ -19,12 +19,21 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
         L`` for ``"momentum"``; ``1e-3`` (torch's default) for ``"rmsprop"``
         and ``"adam"``. The value used is ``learning_rate_``.
 
-    schedule : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+    schedule : {"constant", "invscaling", "adaptive", "cosine"}, schedule object \
+or callable, default="constant"
         Learning-rate schedule. ``"invscaling"``: ``learning_rate / (t + 1) **
         power_t`` at optimizer step ``t``. ``"adaptive"``: divide by 5 each
         time the stopping rule would stop, as ``SGDRegressor`` does (needs
         ``tol``). ``"cosine"``: ``learning_rate * (1 + cos(pi * epoch /
-        max_iter)) / 2``.
+        max_iter)) / 2``. An object of :mod:`sk_gradopt.schedules`
+        (``StepLR``, ``ExponentialLR``, ``CosineAnnealingWarmRestarts``,
+        ``ReduceLROnPlateau``, ``OneCycleLR``) behaves as torch's scheduler
+        of the same name; its parameters are searchable as
+        ``schedule__gamma`` and so on, and validated at fit. A callable
+        ``factor(t)`` gives ``learning_rate * factor(t)`` at step ``t``
+        (torch's ``LambdaLR``). ``partial_fit`` continues the schedule over
+        its calls (one epoch each); ``fit``, with ``warm_start`` too, starts
+        it afresh.
 
     power_t : float, default=0.25
         Exponent of the ``"invscaling"`` schedule.
@@ -177,6 +186,14 @@ learning_rate_ : float
     validation_loss_curve_ : list of float or None
         Mean loss on the validation data after each epoch, when
         ``early_stopping=True`` and ``scoring=None``; else None.
+
+    learning_rate_curve_ : list of float
+        The learning rate of each epoch's last step (beside ``loss_curve_``).
+
+    grad_norm_curve_ : list of float
+        Per epoch, the mean over its steps of the global L2 norm of the
+        gradient (the penalty's part included), before clipping: torch's
+        ``clip_grad_norm_`` total norm.
 
     best_loss_ : float or None
         Best monitored loss: the validation loss with ``early_stopping``,

@@ -42,7 +42,7 @@ from ._averaging import decay_of, update_average
 from ._losses import loss_identity
 from ._optimizers import GradientTransformation
 from ._penalties import Penalty, decay_weights
-from ._schedules import scheduled_learning_rate, scheduled_learning_rates
+from .schedules import scheduled_learning_rate, scheduled_learning_rates
 from ._tree import tree_leaves, tree_map
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "clip_grad_norm",
     "epoch_order",
     "epoch_runner",
+    "global_norm",
     "gradient_step",
     "objective",
     "summed_loss",
@@ -93,7 +94,7 @@ class Config:
     optimizer: GradientTransformation
     optimizer_name: str
     learning_rate: float
-    schedule: str
+    schedule: Any  # a shortcut string, a schedules.Schedule or a callable
     power_t: float
     max_iter: int
     batch_size: Any  # int, "auto", or None for full batch
@@ -105,6 +106,7 @@ class Config:
     max_grad_norm: Any = None  # float or None
     weight_decay: float = 0.0
     average: Any = False  # False, True (equal average) or a float (EMA decay)
+    steps_per_epoch: int = 1  # optimizer steps per epoch (set by the loop, for OneCycleLR)
 
     def learning_rate_at(self, base, *, step, epoch):
         """The learning rate of optimizer step ``step`` (from 0), in epoch ``epoch`` (from 0).
@@ -116,6 +118,7 @@ class Config:
         return scheduled_learning_rate(
             self.schedule, base, step=step, epoch=epoch, max_iter=self.max_iter,
             power_t=self.power_t, warmup_steps=self.warmup_steps,
+            steps_per_epoch=self.steps_per_epoch,
         )
 
     def learning_rates(self, base, *, steps, epoch):
@@ -126,6 +129,7 @@ class Config:
         return scheduled_learning_rates(
             self.schedule, base, steps=steps, epoch=epoch, max_iter=self.max_iter,
             power_t=self.power_t, warmup_steps=self.warmup_steps,
+            steps_per_epoch=self.steps_per_epoch,
         )
 
     def batch_size_for(self, n_samples):
@@ -243,49 +247,65 @@ def batches(data, batch_size, shuffle, rng):
 
 def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalty,
                   learning_rate, mean_weight, max_grad_norm=None, weight_decay=0.0,
-                  apply=None):
+                  apply=None, with_grad_norm=False):
     """One optimizer step on one batch (the steps of the module docstring).
 
     Returns ``(params, state, loss)``: the new parameters and optimizer
     state, and the per-sample losses of the batch (times the sample weights)
-    at the parameters before the step. ``apply(params, grads, state, lr)``,
-    when given, computes the weight decay, the optimizer's step and the l1
-    step in one (compiled) pass, with the same numbers to rounding.
+    at the parameters before the step; with ``with_grad_norm``, also the
+    global L2 norm of the gradient before clipping (the penalty's part
+    included, as clipping sees it), a 0-d array in the data's namespace.
+    ``apply(params, grads, state, lr)``, when given, computes the weight
+    decay, the optimizer's step and the l1 step in one (compiled) pass, with
+    the same numbers to rounding.
     """
     scale = 1.0 / (batch.X.shape[0] * mean_weight)
     loss, grads = model.loss_and_grad(
         params, batch.X, batch.Y, batch.sample_weight, loss_fn, scale
     )
     grads = penalty.add_gradient(grads, params)
+    norm = global_norm(grads) if with_grad_norm or max_grad_norm is not None else None
     if max_grad_norm is not None:
-        grads = clip_grad_norm(grads, max_grad_norm)
+        grads = clip_grad_norm(grads, max_grad_norm, norm=norm)
     if apply is not None:
         params, opt_state = apply(params, grads, opt_state, learning_rate)
-        return params, opt_state, loss
-    if weight_decay:
-        params = decay_weights(params, 1.0 - learning_rate * weight_decay)
-    direction, opt_state = optimizer.update(grads, opt_state)
-    params = tree_map(lambda p, d: p - learning_rate * d, params, direction)
-    return penalty.prox(params, learning_rate), opt_state, loss
+    else:
+        if weight_decay:
+            params = decay_weights(params, 1.0 - learning_rate * weight_decay)
+        direction, opt_state = optimizer.update(grads, opt_state)
+        params = tree_map(lambda p, d: p - learning_rate * d, params, direction)
+        params = penalty.prox(params, learning_rate)
+    if with_grad_norm:
+        return params, opt_state, loss, norm
+    return params, opt_state, loss
 
 
-def clip_grad_norm(grads, max_norm):
-    """``grads`` scaled to a global L2 norm of at most ``max_norm``, as torch's ``clip_grad_norm_``.
+def global_norm(grads):
+    """The L2 norm of all the leaves of ``grads`` together, as a 0-d array (no host read).
 
-    Every leaf is multiplied by ``min(1, max_norm / (||g|| + 1e-6))``, with
-    ``||g||`` the L2 norm of all the leaves together (intercepts included).
-    The factor stays a 0-d array in the namespace of the gradient: no
-    device-to-host read.
+    As torch's ``clip_grad_norm_`` computes it (intercepts included). ``g *
+    g`` overflows where ``|g| > sqrt(the dtype's max)`` (1.8e19 in float32):
+    the norm is then computed on the gradient scaled by its largest ``|g|``.
     """
     leaves = tree_leaves(grads)
     xp = namespace(leaves[0])
     total = xp.sqrt(sum(xp.sum(g * g) for g in leaves))
-    # g * g overflows where |g| > sqrt(the dtype's max) (1.8e19 in float32):
-    # the norm is then computed on the gradient scaled by its largest |g|.
     largest = _max_of(xp, [xp.max(xp.abs(g)) for g in leaves])
     safe = xp.where(largest > 0, largest, xp.ones_like(largest))
     scaled = largest * xp.sqrt(sum(xp.sum((g / safe) * (g / safe)) for g in leaves))
-    total = xp.where(xp.isfinite(total), total, scaled)
+    return xp.where(xp.isfinite(total), total, scaled)
+
+
+def clip_grad_norm(grads, max_norm, *, norm=None):
+    """``grads`` scaled to a global L2 norm of at most ``max_norm``, as torch's ``clip_grad_norm_``.
+
+    Every leaf is multiplied by ``min(1, max_norm / (||g|| + 1e-6))``, with
+    ``||g||`` the L2 norm of all the leaves together (:func:`global_norm`;
+    ``norm`` where it is known already). The factor stays a 0-d array in the
+    namespace of the gradient: no device-to-host read.
+    """
+    total = global_norm(grads) if norm is None else norm
+    xp = namespace(total)
     factor = xp.clip(max_norm / (total + 1e-6), max=1.0)
     return tree_map(lambda g: g * factor, grads)
 
@@ -358,6 +378,7 @@ class Epoch(NamedTuple):
     n_steps: int
     loss_sum: float  # sum of the weighted per-sample losses, each before its step
     learning_rate: float  # the rate of the last step
+    grad_norm_sum: float = 0.0  # sum over the steps of the gradient's norm before clipping
     average: Any = None  # the _averaging.Average after the epoch's steps, when averaging
 
 
@@ -371,26 +392,34 @@ def array_api_epoch(params, opt_state, data, config, *, rng, step, epoch, base_l
     :class:`~sk_gradopt._averaging.Average`, where ``config.average``) is
     updated after every step.
     """
-    batch_losses = []  # summed every 64 batches, not every batch
+    batch_losses, norms = [], []  # summed every 64 batches, not every batch
     n_steps = 0
     for batch in batches(data, config.batch_size_for(data.n_samples), config.shuffle, rng):
         lr = config.learning_rate_at(base_lr, step=step + n_steps, epoch=epoch)
-        params, opt_state, batch_loss = gradient_step(
+        params, opt_state, batch_loss, norm = gradient_step(
             params, opt_state, batch, model=config.model, loss_fn=config.loss_fn,
             optimizer=config.optimizer, penalty=config.penalty,
             learning_rate=lr, mean_weight=mean_weight,
             max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
-            apply=apply,
+            apply=apply, with_grad_norm=True,
         )
         if average is not None:
             average = update_average(average, params, decay_of(config.average))
         batch_losses.append(batch_loss)
+        norms.append(norm)
         if len(batch_losses) == 64:
             batch_losses = [_sum_of(namespace(batch_loss), batch_losses)]
+            norms = [_sum_of(namespace(norm), [_as_1d(n) for n in norms])]
         n_steps += 1
     # The namespace of the losses: the data's, or NumPy's for the Dask all-reduce.
     total = float(_sum_of(namespace(batch_losses[0]), batch_losses)[0])
-    return Epoch(params, opt_state, n_steps, total, lr, average)
+    norm_sum = float(_sum_of(namespace(norms[0]), [_as_1d(n) for n in norms])[0])
+    return Epoch(params, opt_state, n_steps, total, lr, norm_sum, average)
+
+
+def _as_1d(value):
+    """A 0-d (or 1-element) array as a 1-element 1-D array."""
+    return namespace(value).reshape(value, (1,))
 
 
 def epoch_runner(data, config, *, compiled=True):
@@ -478,14 +507,15 @@ def _compiled_epoch_runner(data, config):
             prepared.n_samples), config.shuffle, rng)
         n_steps = bounds.shape[0] - 1
         rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
-        params, opt_state, loss_sum = _kernels.linear_epoch(
+        params, opt_state, loss_sum, norm_sum = _kernels.linear_epoch(
             params, opt_state, prepared.X, prepared.Y, prepared.sample_weight, order,
             bounds, rates, loss=loss, epsilon=keywords.get("epsilon", 0.0),
             optimizer=config.optimizer_name, **hyperparameters,
             l1=config.penalty.l1, l2=config.penalty.l2, mean_weight=mean_weight,
             max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
+            with_grad_norm=True,
         )
-        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
+        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]), norm_sum)
 
     return compiled_epoch
 
@@ -554,14 +584,14 @@ def _sparse_epoch_runner(data, config, loss, epsilon):
                                     config.shuffle, rng)
         n_steps = bounds.shape[0] - 1
         rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
-        params, opt_state, loss_sum = _sparse_kernels.sparse_linear_epoch(
+        params, opt_state, loss_sum, norm_sum = _sparse_kernels.sparse_linear_epoch(
             params, opt_state, X, Y, sample_weight, order, bounds, rates,
             loss=loss, epsilon=epsilon, optimizer=config.optimizer_name,
             **config.optimizer.hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
             mean_weight=mean_weight, max_grad_norm=config.max_grad_norm,
-            weight_decay=config.weight_decay,
+            weight_decay=config.weight_decay, with_grad_norm=True,
         )
-        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
+        return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]), norm_sum)
 
     return sparse_epoch
 

@@ -54,8 +54,21 @@ def _curve(values, what):
     return curve
 
 
+#: What ``LossCurveDisplay(curve=...)`` draws: the fitted attribute and the axis label.
+CURVES = {
+    "loss": ("loss_curve_", "loss"),
+    "learning_rate": ("learning_rate_curve_", "learning rate (last step of the epoch)"),
+    "grad_norm": ("grad_norm_curve_", "gradient norm (mean over the epoch, before clipping)"),
+}
+
+
 class LossCurveDisplay:
     """Training (and validation) loss per epoch of one or more fitted estimators.
+
+    With ``curve="learning_rate"`` or ``"grad_norm"`` it draws the other
+    per-epoch records of a fit instead: ``learning_rate_curve_`` (the rate
+    of each epoch's last step) or ``grad_norm_curve_`` (the mean global
+    gradient norm of each epoch's steps, before clipping).
 
     Create it with :meth:`from_estimator` or :meth:`from_estimators`; the
     constructor takes the curves themselves. All the curves are drawn on
@@ -73,6 +86,9 @@ class LossCurveDisplay:
         None for an estimator without one.
     names : list of str, default=None
         Legend names of the estimators; None draws no legend names.
+    curve : {"loss", "learning_rate", "grad_norm"}, default="loss"
+        What ``loss_curves`` hold (the axis label); validation curves go with
+        ``"loss"`` only.
 
     Attributes
     ----------
@@ -101,10 +117,11 @@ class LossCurveDisplay:
     True
     """
 
-    def __init__(self, loss_curves, validation_loss_curves=None, names=None):
+    def __init__(self, loss_curves, validation_loss_curves=None, names=None, curve="loss"):
         self.loss_curves = loss_curves
         self.validation_loss_curves = validation_loss_curves
         self.names = names
+        self.curve = curve
 
     def plot(self, ax=None, *, log_scale=False, validation=True, curve_kwargs=None,
              validation_kwargs=None):
@@ -133,6 +150,7 @@ class LossCurveDisplay:
             ``validation_lines_`` set.
         """
         _check_matplotlib(f"{type(self).__name__}.plot")
+        _, axis_label = _curve_kind(self.curve)
         curves = [_curve(c, f"loss_curves[{i}]") for i, c in enumerate(self.loss_curves)]
         n_curves = len(curves)
         if n_curves == 0:
@@ -164,7 +182,8 @@ class LossCurveDisplay:
             kwargs = dict(curve_kwargs[i])
             has_validation = validation and validation_curves[i] is not None
             if "label" not in kwargs:
-                label = name if name is not None else "training loss"
+                label = name if name is not None else {"loss": "training loss"}.get(
+                    self.curve, self.curve.replace("_", " "))
                 if any_validation and name is not None:
                     label = f"{name} (training)"
                 kwargs["label"] = label
@@ -185,7 +204,7 @@ class LossCurveDisplay:
         if log_scale:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("loss (log scale)" if log_scale else "loss")
+        ax.set_ylabel(f"{axis_label} (log scale)" if log_scale else axis_label)
         dots = sum(line.get_label() == _SUGGESTION for line in ax.lines)
         ax.legend(title={0: None, 1: "dot: the suggested rate"}.get(
             dots, "dots: the suggested rates"))
@@ -195,8 +214,9 @@ class LossCurveDisplay:
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, name=None, log_scale=False,
-                       validation=True, curve_kwargs=None, validation_kwargs=None):
-        """Plot the loss curves of one fitted estimator.
+                       validation=True, curve_kwargs=None, validation_kwargs=None,
+                       curve="loss"):
+        """Plot the loss curves (or another per-epoch record) of one fitted estimator.
 
         Parameters
         ----------
@@ -217,6 +237,9 @@ class LossCurveDisplay:
             training curve.
         validation_kwargs : dict, default=None
             Keyword arguments for the validation curve.
+        curve : {"loss", "learning_rate", "grad_norm"}, default="loss"
+            The record drawn: ``loss_curve_`` (with ``validation_loss_curve_``),
+            ``learning_rate_curve_`` or ``grad_norm_curve_``.
 
         Returns
         -------
@@ -226,12 +249,13 @@ class LossCurveDisplay:
         return cls.from_estimators(
             [estimator], ax=ax, names=None if name is None else [name],
             log_scale=log_scale, validation=validation, curve_kwargs=curve_kwargs,
-            validation_kwargs=validation_kwargs,
+            validation_kwargs=validation_kwargs, curve=curve,
         )
 
     @classmethod
     def from_estimators(cls, estimators, *, ax=None, names=None, log_scale=False,
-                        validation=True, curve_kwargs=None, validation_kwargs=None):
+                        validation=True, curve_kwargs=None, validation_kwargs=None,
+                        curve="loss"):
         """Plot the loss curves of several fitted estimators on one axes.
 
         Parameters
@@ -253,6 +277,8 @@ class LossCurveDisplay:
             training curves: one dict for all, or one per estimator.
         validation_kwargs : dict, default=None
             Keyword arguments for the validation curves.
+        curve : {"loss", "learning_rate", "grad_norm"}, default="loss"
+            The record drawn (see :meth:`from_estimator`).
 
         Returns
         -------
@@ -270,19 +296,38 @@ class LossCurveDisplay:
             raise ValueError("estimators is empty: pass at least one fitted estimator.")
         if names is None:
             names = _default_names(estimators)
+        attribute, _ = _curve_kind(curve)
         display = cls(
-            loss_curves=[list(est.loss_curve_) for est in estimators],
+            loss_curves=[list(_record(est, attribute)) for est in estimators],
             validation_loss_curves=[
-                None if getattr(est, "validation_loss_curve_", None) is None
+                None if curve != "loss" or getattr(est, "validation_loss_curve_", None) is None
                 else list(est.validation_loss_curve_)
                 for est in estimators
             ],
-            names=list(names),
+            names=list(names), curve=curve,
         )
         return display.plot(
             ax=ax, log_scale=log_scale, validation=validation,
             curve_kwargs=curve_kwargs, validation_kwargs=validation_kwargs,
         )
+
+
+def _curve_kind(curve):
+    """``(fitted attribute, axis label)`` of ``curve``; a clear error for another value."""
+    if not isinstance(curve, str) or curve not in CURVES:
+        raise ValueError(f"curve={curve!r} is not one of {sorted(CURVES)}: pass 'loss', "
+                         "'learning_rate' or 'grad_norm'.")
+    return CURVES[curve]
+
+
+def _record(estimator, attribute):
+    """The fitted per-epoch record ``attribute`` of ``estimator``."""
+    if not hasattr(estimator, attribute):
+        raise ValueError(
+            f"{type(estimator).__name__} has no {attribute}: fit it first (an estimator "
+            "fitted by an older version of sk_gradopt has none; fit it again)."
+        )
+    return getattr(estimator, attribute)
 
 
 def _default_names(estimators):

@@ -17,7 +17,9 @@ optimizer     parameters searched (besides ``optimizer`` itself)
 ``adam``      ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
 ============  ================================================================
 
-``schedule`` joins every space when asked for, and so do the structure of
+``schedule`` joins every space when asked for (string shortcuts and the
+objects of :mod:`sk_gradopt.schedules`; ``schedule_params`` searches the
+objects' own parameters, such as ``schedule__gamma``), and so do the structure of
 a multi-layer perceptron (``hidden_layer_sizes``, ``activation``) for
 ``GradientMLPRegressor`` / ``GradientMLPClassifier``, and the training tools
 that every optimizer reads:
@@ -50,7 +52,7 @@ from scipy.stats import loguniform, uniform
 from ._models import ACTIVATIONS
 from ._optimizers import OPTIMIZERS
 from ._reprs import plain_repr
-from ._schedules import SCHEDULES
+from .schedules import SCHEDULES, Schedule
 
 __all__ = ["search_space", "KINDS"]
 
@@ -144,8 +146,8 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
     }
     if schedule:
         space["schedule"] = _choices(schedule, kind, dimension)
-    for name, values in (shared or {}).items():
-        space[name] = _choices(values, kind, dimension)
+    for name, values in (shared or {}).items():  # (a distribution stays as it is)
+        space[name] = values if hasattr(values, "rvs") else _choices(values, kind, dimension)
     if optimizer == "momentum":
         space["momentum"] = (
             [0.5, 0.9] if kind == "grid" else _uniform(0.5, 0.99, kind, dimension)
@@ -296,16 +298,58 @@ def _check_training_tool(name, values):
 
 
 def _check_schedule(schedule):
+    """A list of shortcuts, schedule objects and callables (objects as given), or None."""
     if schedule is None:
         return None
-    names = [schedule] if isinstance(schedule, str) else list(schedule)
-    unknown = [name for name in names if name not in SCHEDULES]
+    single = isinstance(schedule, str) or isinstance(schedule, Schedule) or callable(schedule)
+    names = [schedule] if single else list(schedule)
+    unknown = [name for name in names if not (
+        (isinstance(name, str) and name in SCHEDULES) or isinstance(name, Schedule)
+        or (callable(name) and not isinstance(name, str)))]
     if unknown or not names:
         raise ValueError(
             f"schedule={plain_repr(schedule)} is not valid; use None, one of "
-            f"{', '.join(repr(name) for name in SCHEDULES)}, or a list of them."
+            f"{', '.join(repr(name) for name in SCHEDULES)}, a schedule object of "
+            "sk_gradopt.schedules (e.g. StepLR(step_size=10)), a callable, or a list "
+            "of them."
         )
     return list(dict.fromkeys(names))
+
+
+def _check_schedule_params(schedule_params, schedule, kind):
+    """``{"schedule__NAME": values}`` from ``schedule_params``, checked against ``schedule``.
+
+    Every schedule searched must be an object with each parameter named.
+    Values: a non-empty list; for ``kind="random"`` also a distribution
+    (an object with ``rvs``).
+    """
+    if schedule_params is None:
+        return {}
+    if not isinstance(schedule_params, dict) or not schedule_params:
+        raise ValueError(f"schedule_params={plain_repr(schedule_params)} is not valid: "
+                         "pass a dict such as {'gamma': [0.5, 0.9]}.")
+    objects = [s for s in schedule or [] if isinstance(s, Schedule)]
+    if not objects or len(objects) != len(schedule):
+        raise ValueError(
+            "schedule_params searches the parameters of schedule objects: pass them as "
+            "schedule= (e.g. schedule=StepLR(step_size=10), schedule_params={'gamma': "
+            f"[0.5, 0.9]}}); got schedule={plain_repr(schedule)}."
+        )
+    space = {}
+    for name, values in schedule_params.items():
+        missing = [type(s).__name__ for s in objects if name not in s.get_params()]
+        if missing:
+            raise ValueError(f"schedule_params: {', '.join(missing)} has no parameter "
+                             f"{name!r}.")
+        if hasattr(values, "rvs") and kind == "random":
+            space[f"schedule__{name}"] = values
+        elif isinstance(values, (list, tuple)) and values:
+            space[f"schedule__{name}"] = list(values)
+        else:
+            raise ValueError(f"schedule_params[{name!r}]={plain_repr(values)} is not valid: "
+                             "pass a non-empty list (or a scipy.stats distribution for "
+                             "kind='random').")
+    return space
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes, kind):
@@ -351,7 +395,7 @@ def _check_activation(activation):
 def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
                  batch_size=True, schedule=None, hidden_layer_sizes=None,
                  activation=None, weight_decay=None, max_grad_norm=None,
-                 warmup_steps=None, average=None):
+                 warmup_steps=None, average=None, schedule_params=None):
     """Search space over an optimizer's settings, for a scikit-learn searcher.
 
     Parameters
@@ -392,10 +436,13 @@ default="all"
         list such as ``[8, 16]`` searches exactly those sizes (as a list, or
         a ``Categorical`` for Bayes).
 
-    schedule : str, list of str or None, default=None
-        Learning-rate schedules (``"constant"``, ``"invscaling"``,
-        ``"adaptive"``, ``"cosine"``) to search in every space; None leaves
-        the estimator's own.
+    schedule : str, schedule object, callable, list of them, or None, default=None
+        Learning-rate schedules to search in every space: the shortcuts
+        ``"constant"``, ``"invscaling"``, ``"adaptive"``, ``"cosine"``, the
+        objects of :mod:`sk_gradopt.schedules` (e.g.
+        ``StepLR(step_size=10)``, ``OneCycleLR(max_lr=0.1)``; the searcher
+        clones them) and callables ``factor(step)``; None leaves the
+        estimator's own.
 
     hidden_layer_sizes : list of tuple of int or None, default=None
         Structures of a multi-layer perceptron to search in every space,
@@ -432,6 +479,13 @@ default="all"
         space: True searches ``[False, True]`` (the last iterate, the equal
         average), a list exactly those values (False, True or a moving
         average's decay in (0, 1)), None leaves the estimator's own.
+    schedule_params : dict or None, default=None
+        The parameters of the schedule objects of ``schedule`` to search in
+        every space, e.g. ``{"gamma": [0.5, 0.9]}`` for
+        ``schedule=ExponentialLR(0.9)``: the space gets
+        ``schedule__gamma``. Values: a list (a ``Categorical`` for Bayes),
+        or for ``kind="random"`` a ``scipy.stats`` distribution. Every
+        schedule of ``schedule`` must be an object with those parameters.
 
     Returns
     -------
@@ -446,8 +500,8 @@ default="all"
     ValueError
         If ``optimizer``, ``kind``, ``prefix``, ``learning_rate``,
         ``batch_size``, ``schedule``, ``hidden_layer_sizes``, ``activation``,
-        ``weight_decay``, ``max_grad_norm``, ``warmup_steps`` or ``average`` is
-        not valid;
+        ``weight_decay``, ``max_grad_norm``, ``warmup_steps``, ``average`` or
+        ``schedule_params`` is not valid;
         the message lists the valid values.
     ImportError
         If ``kind="bayes"`` and scikit-optimize is not installed.
@@ -534,6 +588,7 @@ default="all"
     learning_rate = _check_learning_rate(learning_rate)
     batch_size = _check_batch_size(batch_size)
     schedule = _check_schedule(schedule)
+    schedule_space = _check_schedule_params(schedule_params, schedule, kind)
     shared = {
         name: values for name, values in (
             ("hidden_layer_sizes", _check_hidden_layer_sizes(hidden_layer_sizes, kind)),
@@ -544,6 +599,8 @@ default="all"
             ("average", _check_training_tool("average", average)),
         ) if values is not None
     }
+    for name, values in schedule_space.items():  # (a list; or a distribution, as given)
+        shared[name] = values
     dimension = _import_skopt_space() if kind == "bayes" else None
 
     spaces = []

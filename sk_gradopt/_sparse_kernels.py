@@ -64,6 +64,7 @@ from ._kernels import (
     _read_only,
     _rows,
     _soft_threshold,
+    _squared_norm,
     _step,
     _unpack,
     _unpack_one,
@@ -87,7 +88,9 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
     """Run the epoch in place on ``W``, ``S1``, ``S2`` (the layout of ``_kernels._epoch``).
 
     ``lazy``: the scaled O(nnz) update of plain SGD (the caller checks that
-    the rule allows it). Returns ``(loss_sum, status)``.
+    the rule allows it). Returns ``(loss_sum, norm_sum, status)``: ``norm_sum``
+    sums the gradient's global norm before clipping over the steps (in the lazy
+    update, from the batch's columns and ``||v||^2``, kept up to date).
     """
     T = W.dtype.type
     n = indptr.shape[0] - 1
@@ -109,7 +112,7 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
     use_l1 = l1 > 0.0
     end = bounds[n_batches] if n_batches >= 0 else 0
     if n_batches >= 0 and (bounds[0] < 0 or end > order.shape[0]):
-        return 0.0, _BAD_BOUNDS
+        return 0.0, 0.0, _BAD_BOUNDS
     mu, rho, one_m_rho = hp[_MU], hp[_RHO], hp[_ONE_M_RHO]
     b1, one_m_b1, b2, one_m_b2, eps = (hp[_B1], hp[_ONE_M_B1], hp[_B2], hp[_ONE_M_B2],
                                        hp[_EPS])
@@ -117,10 +120,16 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
     saturated = False
     s = 1.0  # w = s * v for the lazy update; 1 otherwise
     loss_sum = 0.0
+    norm_sum = 0.0
+    vsq = 0.0  # ||v||^2 of the coefficients, for the lazy update's norm
+    if lazy and use_l2:
+        for j in range(k):
+            for f in range(padded):
+                vsq += np.float64(W[j, f]) ** 2
     for batch in range(n_batches):
         start, stop = bounds[batch], bounds[batch + 1]
         if stop <= start:
-            return loss_sum, _BAD_BOUNDS
+            return loss_sum, norm_sum, _BAD_BOUNDS
         n_touched = 0
         one_row = lazy and stop - start == 1  # per-sample SGD: no gradient scratch
         # ---- step 1 and step 2's sum, O(nnz of the batch)
@@ -128,7 +137,7 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
             _prefetch_rows(values, indices, indptr, order, W, p, end, n, k)
             r = order[p]
             if r < 0 or r >= n:
-                return loss_sum, _BAD_ROW
+                return loss_sum, norm_sum, _BAD_ROW
             lo, hi = indptr[r], indptr[r + 1]
             for j in range(k):
                 acc = zero
@@ -179,21 +188,38 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
         lr64 = rates[batch] if rates.shape[0] > 1 else rates[0]
         lr = T(lr64)
         if lazy:
+            # the norm at w = s * v: the batch's columns, the l2 part of the others via vsq
+            l2s = l2_64 * s
+            total = l2s * l2s * vsq
+            for t in range(indptr[r + 1] - indptr[r] if one_row else n_touched):
+                f = indices[indptr[r] + t] if one_row else touched[t]
+                for j in range(k):
+                    gd = np.float64((dz[j] * values[indptr[r] + t]) * scale if one_row
+                                    else G[j, f] * scale)
+                    total += gd * gd + 2.0 * gd * l2s * np.float64(W[j, f])
+            if use_intercept:
+                for j in range(k):
+                    total += np.float64((dz[j] if one_row else G[j, ic]) * scale) ** 2
+            norm_sum += math.sqrt(max(total, 0.0))
             # every coefficient: w *= 1 - lr * (decay + l2), through s alone
             shrink = (1.0 - lr64 * weight_decay if use_decay else 1.0) - lr64 * l2_64
             s *= shrink
             if abs(s) < MIN_SCALE:  # fold s into v: the only O(n_features) pass
                 fold = T(s)
+                vsq = 0.0
                 for j in range(k):
                     for f in range(padded):
                         W[j, f] *= fold
+                        vsq += np.float64(W[j, f]) ** 2
                 s = 1.0
             step = lr64 / s
             if one_row:  # the row's own columns, straight from dz (r: the batch's row)
                 for q in range(indptr[r], indptr[r + 1]):
                     f, x = indices[q], values[q]
                     for j in range(k):
+                        vsq -= np.float64(W[j, f]) ** 2
                         W[j, f] -= T(step * ((dz[j] * x) * scale))
+                        vsq += np.float64(W[j, f]) ** 2
                 if use_intercept:
                     for j in range(k):
                         W[j, ic] -= lr * (dz[j] * scale)
@@ -202,7 +228,9 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
                 f = touched[t]
                 seen[f] = False
                 for j in range(k):
+                    vsq -= np.float64(W[j, f]) ** 2
                     W[j, f] -= T(step * (G[j, f] * scale))
+                    vsq += np.float64(W[j, f]) ** 2
                     G[j, f] = zero
             if use_intercept:
                 for j in range(k):
@@ -210,15 +238,20 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
                     G[j, ic] = zero
             continue
 
-        clip = one
-        if use_clip:
-            total = 0.0
-            for j in range(k):
+        total = 0.0  # the gradient's norm before clipping: recorded, and what clipping uses
+        for j in range(k):
+            if use_clip:
                 for f in range(padded):
                     total += np.float64(_gradient(G[j, f], W[j, f], scale, l2, one,
                                                   use_l2)) ** 2
-                total += np.float64(G[j, ic] * scale) ** 2
-            clip = T(min(1.0, max_grad_norm / (math.sqrt(total) + 1e-6)))
+            else:  # for the record only: a vectorised sum
+                total += _squared_norm(G, W, j, padded, scale, l2, use_l2)
+            total += np.float64(G[j, ic] * scale) ** 2
+        norm = math.sqrt(total)
+        norm_sum += norm
+        clip = one
+        if use_clip:
+            clip = T(min(1.0, max_grad_norm / (norm + 1e-6)))
         decay = T(1.0 - lr64 * weight_decay)
         threshold = T(lr64 * l1)
         if optimizer == _ADAM and not saturated:
@@ -269,7 +302,7 @@ def _sparse_epoch(values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S
         for j in range(k):
             for f in range(padded):
                 W[j, f] *= fold
-    return loss_sum, _OK
+    return loss_sum, norm_sum, _OK
 
 
 def prepare_csr(X):
@@ -328,7 +361,8 @@ def lazy_update_applies(optimizer, l1, max_grad_norm):
 
 def sparse_linear_epoch(params, state, X, Y, sample_weight, order, bounds, learning_rates,
                         *, loss, epsilon, optimizer, momentum, nesterov, rho, beta_1, beta_2,
-                        eps, l1, l2, mean_weight, max_grad_norm=None, weight_decay=0.0):
+                        eps, l1, l2, mean_weight, max_grad_norm=None, weight_decay=0.0,
+                        with_grad_norm=False):
     """:func:`._kernels.linear_epoch` with ``X`` a ``scipy.sparse`` CSR matrix.
 
     The same parameters, steps and results (to rounding); ``X`` must be in
@@ -337,7 +371,7 @@ def sparse_linear_epoch(params, state, X, Y, sample_weight, order, bounds, learn
 
     Returns
     -------
-    params, state, loss_sum
+    params, state, loss_sum (, grad_norm_sum with ``with_grad_norm``)
         As :func:`._kernels.linear_epoch`.
     """
     if loss not in LOSSES:
@@ -393,7 +427,7 @@ def sparse_linear_epoch(params, state, X, Y, sample_weight, order, bounds, learn
     hp[_RHO], hp[_ONE_M_RHO] = rho, 1.0 - rho
     hp[_B1], hp[_ONE_M_B1], hp[_B2], hp[_ONE_M_B2] = beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2
     hp[_EPS], hp[_L2] = eps, l2
-    loss_sum, status = _sparse_epoch(
+    loss_sum, norm_sum, status = _sparse_epoch(
         values, indices, indptr, Y, sw, order, bounds, rates, W, S1, S2, _read_only(hp),
         LOSSES[loss], opt, bool(nesterov), use_sw, use_intercept, float(mean_weight),
         float(l1), bool(l2), float(max_grad_norm or 0.0), float(weight_decay),
@@ -415,4 +449,6 @@ def sparse_linear_epoch(params, state, X, Y, sample_weight, order, bounds, learn
         if opt == _ADAM:
             arrays["count"] = count + n_batches
         new_state = state._replace(**arrays)
+    if with_grad_norm:
+        return new_params, new_state, float(loss_sum), float(norm_sum)
     return new_params, new_state, float(loss_sum)

@@ -10,7 +10,9 @@ changes nothing else, so an error in the middle of a fit leaves the estimator
 as it was.
 
 Two small objects hold the loop's decisions: :class:`Stopping` (the
-no-improvement rule, and the plateau decay of ``schedule="adaptive"``) and
+no-improvement rule, and the rules that lower the learning rate on a plateau
+of the monitored loss: ``schedule="adaptive"`` and
+:class:`~sk_gradopt.schedules.ReduceLROnPlateau`) and
 :class:`Guard` (the divergence guard, and the best finite weights it keeps).
 """
 
@@ -64,6 +66,9 @@ class Progress:
     best_loss: float = math.inf
     validation_scores: Any = None  # list of float with a validation scorer, else None
     average: Any = None  # the _averaging.Average of the iterates, when averaging
+    learning_rate_curve: list = field(default_factory=list)
+    grad_norm_curve: list = field(default_factory=list)
+    plateau: Any = None  # a ReduceLROnPlateau's state (Plateau), carried over partial_fit
 
     @classmethod
     def start(cls, params, optimizer, with_validation, *, scoring=False):
@@ -81,11 +86,19 @@ class Progress:
         """The weights the estimator exposes: the average of the iterates where one is taken."""
         return averaged_weights(self.params, self.average)
 
+    def record(self, loss, epoch):
+        """Append an epoch's training objective, last rate and mean gradient norm."""
+        self.loss_curve.append(loss)
+        self.learning_rate_curve.append(epoch.learning_rate)
+        self.grad_norm_curve.append(epoch.grad_norm_sum / max(epoch.n_steps, 1))
+
     def copy(self):
         copied = lambda curve: None if curve is None else list(curve)  # noqa: E731
         return replace(self, loss_curve=list(self.loss_curve),
                        validation_loss_curve=copied(self.validation_loss_curve),
-                       validation_scores=copied(self.validation_scores))
+                       validation_scores=copied(self.validation_scores),
+                       learning_rate_curve=list(self.learning_rate_curve),
+                       grad_norm_curve=list(self.grad_norm_curve))
 
 
 # ---------------------------------------------------------------- the loop
@@ -132,10 +145,11 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     progress = progress.copy()
     if data.weight_sum == 0:  # every sample weighs 0 (zero class weights): a no-op
         return progress
+    config = replace(config, steps_per_epoch=_steps_per_epoch(data, config))
     run_epoch, exact = _engine(data, config, compiled)
     guard = Guard(config, data, exact, progress.params, zero_init=zero_init,
                   check_input=check_input)
-    rule = Stopping.of(config, progress.best_loss, active=stopping)
+    rule = Stopping.of(config, progress.best_loss, active=stopping, plateau=progress.plateau)
     monitor, averages = Monitor(guard, validation, score), Averages.of(config, progress)
     params, opt_state, best_params, outcome = progress.params, progress.opt_state, None, None
     with np.errstate(all="ignore"):
@@ -154,7 +168,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
             loss = epoch.loss_sum / data.weight_sum + config.penalty.value(before)
             stop_requested = context is not None and callbacks.end(context, exposed)
             if math.isfinite(loss):
-                progress.loss_curve.append(loss)
+                progress.record(loss, epoch)
             outcome = averages.judge(guard, loss, before, params, opt_state)
             if outcome is not None:
                 break
@@ -169,6 +183,7 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
                 break
 
     monitor.finish(progress, rule.best)
+    progress.plateau = rule.plateau
     if validation is not None and best_params is not None:
         params = best_params
     params, opt_state, outcome = guard.settle(
@@ -194,6 +209,14 @@ def _engine(data, config, compiled):
     return epoch_runner(data, config, compiled=compiled), objective
 
 
+def _steps_per_epoch(data, config):
+    """The optimizer steps of one epoch of ``data``: its batches (on Dask, each block's)."""
+    size = config.batch_size_for(data.n_samples)
+    if is_dask_array(data.X) and size < data.n_samples:
+        return sum(-(-rows // min(size, rows)) for rows in data.X.chunks[0] if rows)
+    return -(-data.n_samples // size)
+
+
 def _print_epoch(progress, loss, validation, learning_rate, seconds):
     """The line ``verbose`` prints after each epoch; ``validation``: ``(name, value)`` or None."""
     extra = "" if validation is None else f", validation {validation[0]} = {validation[1]:.8f}"
@@ -208,7 +231,7 @@ def _print_epoch(progress, loss, validation, learning_rate, seconds):
 
 @dataclass
 class Stopping:
-    """The no-improvement rule, and the plateau decay of ``schedule="adaptive"``.
+    """The no-improvement rule, and the rules that lower the rate on a plateau.
 
     An epoch whose monitored loss is not below the best one by ``tol`` counts
     as no improvement; after ``n_iter_no_change`` of them in a row the run
@@ -216,6 +239,11 @@ class Stopping:
     rate by ``ADAPTIVE_DECAY`` (as ``SGDRegressor(learning_rate="adaptive")``
     does), until it falls below ``MIN_ADAPTIVE_LEARNING_RATE``. ``tol=None``
     never stops; the best loss is tracked either way.
+
+    With a :class:`~sk_gradopt.schedules.ReduceLROnPlateau` schedule,
+    ``plateau`` (a :class:`Plateau`) applies torch's rule to every epoch's
+    monitored loss, whether or not the run may stop, and lowers the base
+    learning rate; its state carries over ``partial_fit`` calls.
     """
 
     tol: Any  # float or None
@@ -224,15 +252,29 @@ class Stopping:
     adaptive: bool = False
     best: float = math.inf
     no_improvement: int = 0
+    plateau: Any = None  # Plateau or None
+    schedule: Any = None  # the ReduceLROnPlateau whose rule ``plateau`` follows
 
     @classmethod
-    def of(cls, config, best, *, active):
-        """The rule of ``config``, from the best loss so far; ``active=False`` never stops."""
-        return cls(config.tol if active else None, config.n_iter_no_change,
-                   config.learning_rate, config.schedule == "adaptive", best)
+    def of(cls, config, best, *, active, plateau=None):
+        """The rule of ``config``, from the best loss so far; ``active=False`` never stops.
+
+        ``plateau``: the state a ``ReduceLROnPlateau`` schedule reached in an
+        earlier ``partial_fit`` call, or None (a fresh one).
+        """
+        rule = cls(config.tol if active else None, config.n_iter_no_change,
+                   config.learning_rate, _is_adaptive(config.schedule), best)
+        if getattr(config.schedule, "plateau_rule", False):
+            rule.plateau = plateau if plateau is not None else Plateau(config.learning_rate)
+            rule.schedule = config.schedule
+            rule.learning_rate = rule.plateau.learning_rate
+        return rule
 
     def observe(self, monitored):
         """Count an epoch's monitored loss; return whether it is the best so far."""
+        if self.plateau is not None:
+            self.plateau = self.plateau.step(monitored, self.schedule)
+            self.learning_rate = self.plateau.learning_rate
         if self.tol is not None:
             if monitored > self.best - self.tol:
                 self.no_improvement += 1
@@ -343,6 +385,41 @@ class Averages:
         else:  # the guard's safe weights (or the call's start)
             average = self.safe
         return average if _all_finite(0.0, average) else Average(None, 0)
+def _is_adaptive(schedule):
+    return isinstance(schedule, str) and schedule == "adaptive"
+
+
+class Plateau(NamedTuple):
+    """The state of torch's ``ReduceLROnPlateau`` (mode ``"min"``, relative threshold).
+
+    ``learning_rate`` is the current base rate; ``best``, ``bad_epochs`` and
+    ``cooldown`` torch's ``best``, ``num_bad_epochs`` and ``cooldown_counter``.
+    """
+
+    learning_rate: float
+    best: float = math.inf
+    bad_epochs: int = 0
+    cooldown: int = 0
+
+    def step(self, value, schedule):
+        """The state after an epoch whose monitored value is ``value`` (torch's ``step``)."""
+        rate, best, bad, cooldown = self
+        if value < best * (1.0 - float(schedule.threshold)):
+            best, bad = value, 0
+        else:
+            bad += 1
+        if cooldown > 0:
+            cooldown, bad = cooldown - 1, 0
+        if bad > schedule.patience:
+            reduced = max(rate * float(schedule.factor), float(schedule.min_lr))
+            if rate - reduced > PLATEAU_EPS:
+                rate = reduced
+            cooldown, bad = int(schedule.cooldown), 0
+        return Plateau(rate, best, bad, cooldown)
+
+
+#: torch's ``ReduceLROnPlateau(eps=1e-8)``: a smaller reduction is skipped.
+PLATEAU_EPS = 1e-8
 
 
 # ------------------------------------------------------------ the guard

@@ -978,3 +978,54 @@ def test_bad_average_exits_2(capsys):
         code, out, err = run_main(capsys, "compare", "--average", bad)
         assert code == 2 and out == ""
         assert "is not an averaging decay between 0 and 1 (exclusive)" in err
+
+
+# ------------------------------------------------------------- --schedule
+
+
+def test_schedule_flag_reads_shortcuts_and_objects():
+    from sk_gradopt.schedules import OneCycleLR, ReduceLROnPlateau, StepLR
+
+    assert arguments.schedule("cosine") == "cosine"
+    step = arguments.schedule("step:step_size=10,gamma=0.5")
+    assert isinstance(step, StepLR) and step.get_params() == {"step_size": 10, "gamma": 0.5}
+    assert isinstance(arguments.schedule("one_cycle:max_lr=0.1"), OneCycleLR)
+    plateau = arguments.schedule("plateau:patience=3,factor=0.5")
+    assert isinstance(plateau, ReduceLROnPlateau) and plateau.patience == 3
+    assert arguments.schedule("plateau").get_params() == ReduceLROnPlateau().get_params()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("linear", "unknown schedule 'linear'"),
+    ("step:gamma=0.5", "missing 1 required positional argument: 'step_size'"),
+    ("step:step_size=0", "'step_size' parameter of StepLR"),
+    ("step:size=3", "unexpected keyword argument 'size'"),
+    ("step:step_size=x", "'x' of 'step_size' is not a number"),
+    ("step:step_size", "is not KEY=VALUE"),
+])
+def test_bad_schedule_flag_exits_with_2(capsys, text, message):
+    code, out, err = run_main(capsys, "tune", "--schedule", text)
+    assert code == 2 and out == ""
+    assert message in err
+
+
+@pytest.mark.parametrize("command", ["compare", "tune"])
+def test_schedule_flag_reaches_the_estimator(capsys, monkeypatch, command):
+    seen = []
+
+    def stop(*args, **kwargs):  # compare_optimizers(estimator, ...), make_search(kind, est...)
+        seen.extend(a for a in args if hasattr(a, "get_params"))
+        raise CLIError("stopped by the test")
+
+    if command == "compare":
+        monkeypatch.setattr(compare, "compare_optimizers", stop)
+    else:
+        monkeypatch.setattr(tune, "make_search", stop)
+    code, _, err = run_main(capsys, command, "--max-iter", "3", "--no-plot"
+                            if command == "compare" else "--no-progress",
+                            "--schedule", "exponential:gamma=0.5")
+    assert code == 2 and "stopped by the test" in err
+    (estimator,) = seen
+    assert estimator.get_params(deep=True)[
+        "schedule__gamma" if command == "compare" else
+        f"{estimator.steps[-1][0]}__schedule__gamma"] == 0.5

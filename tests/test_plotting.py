@@ -152,3 +152,32 @@ def test_the_range_test_legend_says_what_the_dots_are(suggestions, title):
     assert [line.get_xdata()[0] for line in dots] == [rates[i] for i in suggestions
                                                       if i is not None]
     plt.close("all")
+
+
+@pytest.mark.parametrize("curve, attribute, label", [
+    ("learning_rate", "learning_rate_curve_", "learning rate"),
+    ("grad_norm", "grad_norm_curve_", "gradient norm"),
+])
+def test_other_curves_draw_their_record(regression_data, curve, attribute, label):
+    from sk_gradopt.schedules import StepLR
+
+    reg = _fit(regression_data, optimizer="sgd", max_iter=6, early_stopping=True,
+               schedule=StepLR(step_size=2, gamma=0.5))
+    display = LossCurveDisplay.from_estimator(reg, curve=curve, log_scale=True)
+    np.testing.assert_array_equal(display.lines_[0].get_ydata(), getattr(reg, attribute))
+    assert display.validation_lines_ == [None]  # the validation curve is a loss
+    assert display.ax_.get_ylabel().startswith(label)
+    assert display.ax_.get_ylabel().endswith("(log scale)")
+    if curve == "learning_rate":
+        np.testing.assert_allclose(display.lines_[0].get_ydata(),
+                                   [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125])
+    both = LossCurveDisplay.from_estimators({"a": reg, "b": reg}, curve=curve)
+    assert [line.get_label() for line in both.lines_] == ["a", "b"]
+
+
+def test_unknown_curve_is_a_clear_error(regression_data):
+    reg = _fit(regression_data, optimizer="gd", max_iter=2)
+    with pytest.raises(ValueError, match="curve='lr' is not one of"):
+        LossCurveDisplay.from_estimator(reg, curve="lr")
+    with pytest.raises(ValueError, match="curve='lr' is not one of"):
+        LossCurveDisplay([[1.0]], curve="lr").plot()

@@ -648,3 +648,50 @@ def test_average_is_searched_when_asked():
     search = GridSearchCV(estimator, {"average": space["average"]}, cv=2).fit(X, y)
     assert [p["average"] for p in search.cv_results_["params"]] == [False, 0.9, True]
     assert len(set(search.cv_results_["mean_test_score"].tolist())) == 3
+
+
+# ------------------------------------------------------- schedule objects
+
+
+@ignore_convergence
+@pytest.mark.parametrize("kind", ["grid", "random"])
+def test_schedule_objects_and_their_parameters_in_a_search(kind):
+    from scipy.stats import uniform
+
+    from sk_gradopt.schedules import ExponentialLR, StepLR
+
+    X, y = regression_data(n_samples=60)
+    gamma = [1e-3, 0.9] if kind == "grid" else uniform(0.5, 0.45)
+    space = search_space("sgd", kind, learning_rate=(0.01, 0.1), batch_size=[16],
+                         schedule=[ExponentialLR(0.5), StepLR(step_size=2)],
+                         schedule_params={"gamma": gamma})
+    assert space["schedule__gamma"] is gamma or space["schedule__gamma"] == gamma
+    Search = GridSearchCV if kind == "grid" else RandomizedSearchCV
+    extra = {} if kind == "grid" else {"n_iter": 4, "random_state": 0}
+    search = Search(GradientRegressor(max_iter=4, tol=None, random_state=0), space, cv=2,
+                    **extra).fit(X, y)
+    best = search.best_estimator_
+    assert best.schedule.gamma == search.best_params_["schedule__gamma"]
+    assert type(best.schedule) is type(search.best_params_["schedule"])
+    if kind == "grid":  # a rate of 1e-3 ** epoch learns next to nothing after one epoch
+        assert search.best_params_["schedule__gamma"] == 0.9
+    # the searcher cloned the objects: the space's own are untouched
+    assert space["schedule"][0].gamma == 0.5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"schedule": ["constant"], "schedule_params": {"gamma": [0.5]}},
+     "schedule_params searches the parameters of schedule objects"),
+    ({"schedule": "StepLR", "schedule_params": None}, "a schedule object of sk_gradopt"),
+    ({"schedule": "__step", "schedule_params": {"gamma": [0.5]}}, "not valid"),
+    ({"schedule": "STEP", "schedule_params": {"patience": [1]}}, "StepLR has no parameter"),
+    ({"schedule": "STEP", "schedule_params": {"gamma": []}}, "non-empty list"),
+    ({"schedule": "STEP", "schedule_params": [0.5]}, "pass a dict"),
+])
+def test_bad_schedule_params_name_the_fix(kwargs, message):
+    from sk_gradopt.schedules import StepLR
+
+    if kwargs["schedule"] == "STEP":
+        kwargs = {**kwargs, "schedule": StepLR(step_size=2)}
+    with pytest.raises(ValueError, match=message):
+        search_space("sgd", **kwargs)

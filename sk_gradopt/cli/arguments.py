@@ -13,6 +13,7 @@ from typing import Callable
 
 from .._lr import lr_range_test
 from .._optimizers import OPTIMIZERS
+from .. import schedules
 from .data import DATASETS, MAX_INFERRED_CLASSES, TASKS
 
 SEARCHES = ("grid", "random", "bayes", "halving")
@@ -120,6 +121,47 @@ def learning_rate(text):
     return name, _rate(rate)
 
 
+#: ``--schedule NAME:KEY=VALUE,...``: the names of the schedule objects.
+SCHEDULE_NAMES = {
+    "step": schedules.StepLR,
+    "exponential": schedules.ExponentialLR,
+    "restarts": schedules.CosineAnnealingWarmRestarts,
+    "plateau": schedules.ReduceLROnPlateau,
+    "one_cycle": schedules.OneCycleLR,
+}
+
+
+def schedule(text):
+    """``cosine`` or ``step:step_size=10,gamma=0.5``: a string shortcut or a schedule object.
+
+    The values of ``KEY=VALUE`` are read as integers where they are, else as
+    floats; the object's parameters are checked here, with its own message.
+    """
+    name, _, settings = text.strip().partition(":")
+    if not settings and name in schedules.SCHEDULES:
+        return name
+    if name not in SCHEDULE_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown schedule {name!r}; use one of {', '.join(schedules.SCHEDULES)}, or "
+            f"NAME:KEY=VALUE,... with NAME one of {', '.join(SCHEDULE_NAMES)} "
+            "(e.g. step:step_size=10,gamma=0.5)"
+        )
+    keywords = {}
+    for item in filter(None, settings.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{item!r} in {text!r} is not KEY=VALUE")
+        try:
+            keywords[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() \
+                else float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} of {key!r} is not a number") from None
+    try:
+        return SCHEDULE_NAMES[name](**keywords).validate()
+    except (TypeError, ValueError) as exc:  # a missing or unknown key, a value out of range
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
 # ----------------------------------------------------------- the flags
 
 
@@ -159,6 +201,12 @@ def add_data_arguments(parser, *, budget=True):
         parser.add_argument("--tol", type=tol, default=1e-4,
                             help="stopping tolerance of every fit; 'none' runs exactly "
                                  "--max-iter epochs (default: %(default)s)")
+        parser.add_argument(
+            "--schedule", type=schedule, default="constant", metavar="SPEC",
+            help="learning-rate schedule of every fit: constant, invscaling, adaptive, "
+                 "cosine, or NAME:KEY=VALUE,... for sk_gradopt.schedules, NAME one of "
+                 f"{', '.join(SCHEDULE_NAMES)}, e.g. step:step_size=10,gamma=0.5 or "
+                 "one_cycle:max_lr=0.1 (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=0, metavar="N",
                         help="random_state of the split, the data and the fits, "
                              f"0 to {MAX_SEED} (default: %(default)s)")

@@ -223,9 +223,9 @@ def run(args):
     data = load_data(args)
     Estimator = estimator_class(data.task, args.hidden)
     estimator = Estimator(
-        max_iter=args.max_iter, tol=args.tol, batch_size=args.batch_size, penalty="l2",
-        alpha=ALPHA, average=args.average, **backend_params(args.backend),
-        **model_params(args.hidden),
+        max_iter=args.max_iter, tol=args.tol, schedule=args.schedule,
+        batch_size=args.batch_size, penalty="l2", alpha=ALPHA, average=args.average,
+        **backend_params(args.backend), **model_params(args.hidden),
     )
     learning_rates = _learning_rates(args)
     try:

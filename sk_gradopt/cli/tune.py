@@ -194,8 +194,8 @@ def run(args):
     data = load_data(args, scale_X=False)
     Estimator = estimator_class(data.task, args.hidden)
     extra = backend_params(args.backend)
-    step = Estimator(max_iter=args.max_iter, tol=args.tol, penalty="l2", alpha=ALPHA,
-                     random_state=args.seed, average=args.average,
+    step = Estimator(max_iter=args.max_iter, tol=args.tol, schedule=args.schedule,
+                     penalty="l2", alpha=ALPHA, random_state=args.seed, average=args.average,
                      **model_params(args.hidden), **extra)
     pipeline = make_pipeline(StandardScaler(), step)
     prefix = f"{pipeline.steps[-1][0]}__"
