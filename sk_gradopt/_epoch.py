@@ -83,7 +83,9 @@ class Config:
     """What the loop needs to know, handed over by the estimator.
 
     ``learning_rate``, ``optimizer_name`` and ``max_iter`` also name the
-    estimator's settings in the warnings.
+    estimator's settings in the warnings. The optimizer's identity (its
+    rule, hyperparameters and whether the compiled epoch has it) is
+    ``optimizer.spec`` (:class:`~sk_gradopt._optimizers.OptimizerSpec`).
     """
 
     model: Any  # a _models.Model
@@ -426,10 +428,15 @@ def _compiled_epoch_runner(data, config):
     models (an MLP), the array-API epoch with the hidden layers' element-wise
     work (:func:`._kernels.compiled_mlp`) and the optimizer's step
     (:func:`._kernels.apply_update`) each fused into one compiled pass.
+
+    The optimizer's spec (:class:`~sk_gradopt._optimizers.OptimizerSpec`)
+    says whether the compiled code has its rule: where it has not (Adagrad,
+    Adam with AMSGrad...), the linear model runs the reference epoch, and an
+    MLP the reference step (``apply=None``) with its compiled model.
     """
-    hyperparameters = config.optimizer.hyperparameters
-    if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
+    if config.optimizer.spec is None:  # a rule of one's own: the compiled code doesn't know it
         return None
+    rule = config.optimizer.compiled_rule()
     sparse = issparse(data.X)
     if sparse and data.X.format != "csr":
         return None
@@ -440,15 +447,19 @@ def _compiled_epoch_runner(data, config):
         from . import _kernels
     except ImportError:  # no numba wheel for this platform: the array-API epoch
         return None
+    hyperparameters = {name: config.optimizer.hyperparameters[name]
+                       for name in _kernels.RULE_HYPERPARAMETERS}
     if config.model.name != "linear":
-        apply = partial(
-            _kernels.apply_update, optimizer=config.optimizer_name,
+        apply = None if rule is None else partial(
+            _kernels.apply_update, optimizer=config.optimizer.spec.name,
             **hyperparameters, l1=config.penalty.l1,
             weight_decay=config.weight_decay,
         )
         # (the compiled MLP takes dense rows; a sparse X keeps the reference model)
         return _with_model(config.model if sparse else _kernels.compiled_mlp(config.model),
                            config, apply=apply)
+    if rule is None:
+        return None
     loss, keywords = loss_identity(config.loss_fn)
     full_batch = config.batch_size_for(data.n_samples) >= data.n_samples
     if full_batch and not (loss in _kernels.LOSSES and _one_pass_pays(data.X)):
@@ -457,7 +468,8 @@ def _compiled_epoch_runner(data, config):
     if loss not in _kernels.LOSSES:
         return None
     if sparse:
-        return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0))
+        return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0),
+                                    hyperparameters)
     prepared = data._replace(**{  # C order once here, not at every epoch
         name: None if a is None else np.ascontiguousarray(a)
         for name, a in zip(("X", "Y", "sample_weight"), data[:3])})
@@ -472,7 +484,7 @@ def _compiled_epoch_runner(data, config):
         params, opt_state, loss_sum = _kernels.linear_epoch(
             params, opt_state, prepared.X, prepared.Y, prepared.sample_weight, order,
             bounds, rates, loss=loss, epsilon=keywords.get("epsilon", 0.0),
-            optimizer=config.optimizer_name, **hyperparameters,
+            optimizer=config.optimizer.spec.name, **hyperparameters,
             l1=config.penalty.l1, l2=config.penalty.l2, mean_weight=mean_weight,
             max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
         )
@@ -527,12 +539,12 @@ def _with_model(model, config, apply=None):
     return epoch_with_model
 
 
-def _sparse_epoch_runner(data, config, loss, epsilon):
-    """The compiled epoch of the linear model on CSR data (:mod:`._sparse_kernels`)."""
-    from . import _sparse_kernels
+def _sparse_epoch_runner(data, config, loss, epsilon, hyperparameters):
+    """The compiled epoch of the linear model on CSR data (:mod:`._sparse_kernels`).
 
-    if config.optimizer_name not in _sparse_kernels.OPTIMIZERS:
-        return None
+    ``hyperparameters``: those of the compiled rule, as :func:`._kernels.linear_epoch`'s.
+    """
+    from . import _sparse_kernels
     # once here, not at every epoch
     X, Y = _sparse_kernels.prepare_csr(data.X), np.ascontiguousarray(data.Y)
     sample_weight = None if data.sample_weight is None else np.ascontiguousarray(
@@ -547,8 +559,8 @@ def _sparse_epoch_runner(data, config, loss, epsilon):
         rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
         params, opt_state, loss_sum = _sparse_kernels.sparse_linear_epoch(
             params, opt_state, X, Y, sample_weight, order, bounds, rates,
-            loss=loss, epsilon=epsilon, optimizer=config.optimizer_name,
-            **config.optimizer.hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
+            loss=loss, epsilon=epsilon, optimizer=config.optimizer.spec.name,
+            **hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
             mean_weight=mean_weight, max_grad_norm=config.max_grad_norm,
             weight_decay=config.weight_decay,
         )
