@@ -369,7 +369,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         ``auto_learning_rate``: ``1e-3`` for ``"rmsprop"``, ``"adam"`` and
         ``"radam"``, ``2e-3`` for ``"adamax"`` and ``"nadam"``, ``1e-2`` for
         ``"adagrad"``, ``1.0`` for ``"adadelta"``: torch's defaults but
-        RMSprop's), and ``1 / L`` (``_inverse_lipschitz``) for the others,
+        for RMSprop, whose torch default is 1e-2), and ``1 / L`` (``_inverse_lipschitz``) for the others,
         times ``1 - momentum`` for ``"momentum"``. ``partial_fit`` keeps the value of the first call
         whose data carries weight: on data that weighs nothing (zero class
         weights) 1 / L has nothing to measure, and the value is None (that

@@ -19,8 +19,9 @@ optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "adagrad", "adadelta", 
         for ``"gd"`` and ``"sgd"``, with L the Lipschitz constant of the
         gradient of the objective on the training data (the full-batch L,
         also for mini-batches; see the user guide), and ``(1 - momentum) /
-        L`` for ``"momentum"``; torch's default ``lr`` for the adaptive
-        rules: ``1e-3`` for ``"rmsprop"``, ``"adam"`` and ``"radam"``,
+        L`` for ``"momentum"``; a fixed rate for the adaptive rules,
+        torch's default ``lr`` but for RMSprop (torch's is 1e-2):
+        ``1e-3`` for ``"rmsprop"``, ``"adam"`` and ``"radam"``,
         ``2e-3`` for ``"adamax"`` and ``"nadam"``, ``1e-2`` for
         ``"adagrad"`` and ``1.0`` for ``"adadelta"``. The value used is
         ``learning_rate_``.
