@@ -368,9 +368,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         ``"auto"`` is a fixed rate for the adaptive rules (their spec's
         ``auto_learning_rate``: ``1e-3`` for ``"rmsprop"``, ``"adam"`` and
         ``"radam"``, ``2e-3`` for ``"adamax"`` and ``"nadam"``, ``1e-2`` for
-        ``"adagrad"``, ``1.0`` for ``"adadelta"``: torch's defaults but
-        for RMSprop, whose torch default is 1e-2), and ``1 / L`` (``_inverse_lipschitz``) for the others,
-        times ``1 - momentum`` for ``"momentum"``. ``partial_fit`` keeps the value of the first call
+        ``"adagrad"``, ``1.0`` for ``"adadelta"``: torch's defaults but for
+        RMSprop, whose torch default is 1e-2), and ``1 / L``
+        (``_inverse_lipschitz``) for the others, times ``1 - momentum`` for
+        ``"momentum"``. ``partial_fit`` keeps the value of the first call
         whose data carries weight: on data that weighs nothing (zero class
         weights) 1 / L has nothing to measure, and the value is None (that
         call trains nothing; a later one computes it).
@@ -434,7 +435,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         )
 
     def _make_optimizer(self):
-        """The optimizer's rule (:func:`~sk_gradopt._optimizers.make_optimizer`), from the parameters.
+        """The optimizer's rule (``_optimizers.make_optimizer``), from the parameters.
 
         ``amsgrad=True`` is Adam's variant: with another optimizer it is an
         error, not silently ignored.

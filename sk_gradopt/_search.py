@@ -42,9 +42,10 @@ parameter          ``True`` searches              what it is
 They are finite sets in every kind (a list, or a ``Categorical`` for Bayes):
 a log-uniform range cannot hold a weight decay of 0, and "no clipping" is
 None, which scikit-optimize's ``Categorical`` holds as it is. ``eps``
-(the adaptive rules'), ``amsgrad`` (Adam's variant) and ``power_t`` (the ``"invscaling"`` schedule) stay at the
-estimator's values: they rarely matter, and every extra dimension costs a
-random or Bayesian search samples.
+(of the adaptive rules), ``amsgrad`` (Adam's variant) and ``power_t`` (the
+``"invscaling"`` schedule) stay at the estimator's values: they rarely
+matter, and every extra dimension costs a random or Bayesian search
+samples.
 """
 
 import math
