@@ -450,14 +450,7 @@ def _compiled_epoch_runner(data, config):
     hyperparameters = {name: config.optimizer.hyperparameters[name]
                        for name in _kernels.RULE_HYPERPARAMETERS}
     if config.model.name != "linear":
-        apply = None if rule is None else partial(
-            _kernels.apply_update, optimizer=config.optimizer.spec.name,
-            **hyperparameters, l1=config.penalty.l1,
-            weight_decay=config.weight_decay,
-        )
-        # (the compiled MLP takes dense rows; a sparse X keeps the reference model)
-        return _with_model(config.model if sparse else _kernels.compiled_mlp(config.model),
-                           config, apply=apply)
+        return _compiled_model_runner(config, sparse, rule, hyperparameters)
     if rule is None:
         return None
     loss, keywords = loss_identity(config.loss_fn)
@@ -491,6 +484,25 @@ def _compiled_epoch_runner(data, config):
         return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]))
 
     return compiled_epoch
+
+
+def _compiled_model_runner(config, sparse, rule, hyperparameters):
+    """The array-API epoch of a model other than the linear one, with compiled parts.
+
+    The model's element-wise work compiled (:func:`._kernels.compiled_mlp`;
+    a sparse ``X`` keeps the reference model: the compiled MLP takes dense
+    rows), and the optimizer's step fused into one pass
+    (:func:`._kernels.apply_update`) where the compiled code has the rule
+    (``rule``, with its ``hyperparameters``), else the reference step.
+    """
+    from . import _kernels
+
+    apply = None if rule is None else partial(
+        _kernels.apply_update, optimizer=config.optimizer.spec.name, **hyperparameters,
+        l1=config.penalty.l1, weight_decay=config.weight_decay,
+    )
+    model = config.model if sparse else _kernels.compiled_mlp(config.model)
+    return _with_model(model, config, apply=apply)
 
 
 #: A full batch of the linear model runs the compiled epoch (one read of each

@@ -535,7 +535,7 @@ def test_fit_status_says_what_happened():
 def test_tune_grid_text_output(capsys):
     code, out, err = run_main(capsys, "tune", "--dataset", "iris", "--max-iter", "100")
     assert code == 0, err
-    n_grid = len(ParameterGrid(search_space("all", "grid")))
+    n_grid = len(ParameterGrid(search_space(list(DEFAULT_RACE), "grid")))
     assert f"fits: {3 * n_grid} ({n_grid} candidates x 3 folds) + 1 refit" in out
     assert re.search(r"best CV accuracy: 0\.9\d+", out)
     best = re.search(r"optimizer = '(\w+)'", out)[1]
@@ -547,7 +547,7 @@ def test_tune_halving_counts_every_round(capsys):
     result, err = run_json(capsys, "tune", "--dataset", "breast_cancer", "--search",
                            "halving", "--max-iter", "100", "--n-iter", "3")
     assert "--n-iter is ignored by --search halving" in err
-    n_grid = len(ParameterGrid(search_space("all", "grid")))
+    n_grid = len(ParameterGrid(search_space(list(DEFAULT_RACE), "grid")))
     assert result["n_candidates"] > n_grid  # later rounds re-evaluate the best few
     assert result["n_fits"] == 3 * result["n_candidates"]
     assert 0.9 < result["best_score"] <= 1.0
