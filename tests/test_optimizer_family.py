@@ -332,3 +332,22 @@ def test_learning_rate_auto_is_torchs_default(data, rule):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = GradientRegressor(optimizer=rule, learning_rate="auto", max_iter=2).fit(X, y)
     assert est.learning_rate_ == expected
+
+
+@pytest.mark.parametrize("rule", ["adagrad", "nadam", "amsgrad"])
+def test_full_batch_on_dask_arrays_equals_in_memory(data, rule):
+    # The full-batch step's gradient is all-reduced over the blocks; the rule's
+    # step is the same pure function (the synchronous scheduler: no cluster).
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X, y = data["clf3"]
+    est = GradientClassifier(learning_rate=LEARNING_RATES[rule], batch_size=10_000,
+                             max_iter=4, tol=None, **estimator_settings(rule), **HYPER)
+    memory = est.__sklearn_clone__().fit(X, y)
+    with dask.config.set(scheduler="synchronous"):
+        on_dask = est.__sklearn_clone__().fit(da.from_array(X, chunks=20),
+                                              da.from_array(y, chunks=20))
+    assert_allclose(on_dask.coef_, memory.coef_, rtol=1e-10, atol=1e-13)
+    assert_allclose(on_dask.loss_curve_, memory.loss_curve_, rtol=1e-10)
+    assert on_dask.t_ == memory.t_ == 4
