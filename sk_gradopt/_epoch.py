@@ -557,6 +557,7 @@ def _sparse_epoch_runner(data, config, loss, epsilon, hyperparameters):
     ``hyperparameters``: those of the compiled rule, as :func:`._kernels.linear_epoch`'s.
     """
     from . import _sparse_kernels
+
     # once here, not at every epoch
     X, Y = _sparse_kernels.prepare_csr(data.X), np.ascontiguousarray(data.Y)
     sample_weight = None if data.sample_weight is None else np.ascontiguousarray(
