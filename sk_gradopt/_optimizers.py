@@ -591,8 +591,9 @@ class OptimizerSpec(NamedTuple):
         :class:`GradientTransformation`; its parameters (and their defaults,
         torch's) are the rule's hyperparameters.
     state_fields : tuple of str
-        The array fields of the state the compiled code reads and writes, in
-        the order of its state arrays; ``()`` where it has none.
+        The array fields of the rule's state, in order (for a compiled rule,
+        those its compiled code reads and writes, in the order of its state
+        arrays); ``()`` where it has none.
     compiled : str or None
         The rule of the compiled epoch that runs it (``"sgd"``,
         ``"momentum"``, ``"rmsprop"``, ``"adam"``), or None: the reference
@@ -601,8 +602,9 @@ class OptimizerSpec(NamedTuple):
         Hyperparameters that, when true, the compiled code does not have
         (``amsgrad``): the reference epoch runs the rule then.
     auto_learning_rate : float or None
-        The value of ``learning_rate="auto"``: a fixed rate (torch's default
-        ``lr``) for the adaptive rules, None for ``1 / L``.
+        The value of ``learning_rate="auto"``: a fixed rate for the
+        adaptive rules (torch's default ``lr``, but 1e-3 for RMSprop, whose
+        torch default is 1e-2), None for ``1 / L``.
     """
 
     name: str
@@ -658,7 +660,7 @@ del _spec, _name, _default
 OPTIMIZERS = tuple(SPECS)
 
 #: The optimizers an optimizer race runs by default (``compare_optimizers``,
-#: the CLI's ``compare all``, ``tune`` and ``lr-find``): the five classics.
+#: the CLI's ``compare``, ``tune`` and ``lr-find``): the five classics.
 DEFAULT_RACE = ("gd", "sgd", "momentum", "rmsprop", "adam")
 
 
