@@ -23,7 +23,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from sk_gradopt import OPTIMIZERS, GradientRegressor, LossCurveDisplay
+from sk_gradopt import GradientRegressor, LossCurveDisplay
 
 X, y = load_diabetes(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -38,7 +38,7 @@ y_train, y_test = (y_train - mean) / std, (y_test - mean) / std
 learning_rates = {"gd": 0.3, "sgd": 0.03, "momentum": 0.003, "rmsprop": 0.003, "adam": 0.01}
 fitted = {}
 print(f"{'optimizer':<10} {'objective':>10} {'test R2':>8} {'epochs':>7} {'time (s)':>9}")
-for optimizer in OPTIMIZERS:
+for optimizer in learning_rates:
     reg = GradientRegressor(
         optimizer=optimizer, learning_rate=learning_rates[optimizer],
         max_iter=500, random_state=0,

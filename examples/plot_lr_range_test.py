@@ -25,7 +25,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from sk_gradopt import OPTIMIZERS, GradientClassifier, LRRangeTestDisplay, lr_range_test
+from sk_gradopt import GradientClassifier, LRRangeTestDisplay, lr_range_test
+
+# The five classic optimizers (sk_gradopt.OPTIMIZERS lists Adagrad, Adadelta,
+# Adamax, NAdam and RAdam too).
+OPTIMIZERS = ["gd", "sgd", "momentum", "rmsprop", "adam"]
 
 X, y = load_breast_cancer(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from sk_gradopt import OPTIMIZERS, GradientMLPClassifier, LossCurveDisplay
+from sk_gradopt import GradientMLPClassifier, LossCurveDisplay
 
 
 def spirals(n_per_arm, rng):
@@ -47,7 +47,7 @@ learning_rates = {"gd": 0.5, "sgd": 0.1, "momentum": 0.02, "rmsprop": 0.003, "ad
 fitted = {}
 print(f"{'optimizer':<10} {'final loss':>10} {'train acc.':>10} {'test acc.':>9} "
       f"{'time (s)':>9}")
-for optimizer in OPTIMIZERS:
+for optimizer in learning_rates:
     clf = GradientMLPClassifier(
         hidden_layer_sizes=(32, 32), activation="tanh", optimizer=optimizer,
         learning_rate=learning_rates[optimizer], batch_size=32, max_iter=300, tol=None,

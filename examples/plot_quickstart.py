@@ -44,14 +44,14 @@ print(f"least squares: slope = {slope_ls:.6f}, intercept = {intercept_ls:.6f}")
 # ``tol=None`` runs exactly ``max_iter`` epochs: the stopping rule (stop once
 # the loss has not improved by ``tol`` for ``n_iter_no_change`` epochs) can
 # stop momentum and Adam early while their loss oscillates on its way down.
-from sk_gradopt import OPTIMIZERS, GradientRegressor
+from sk_gradopt import GradientRegressor
 
 learning_rates = {"gd": 1.0, "sgd": 1.0, "momentum": 0.1, "rmsprop": 0.01, "adam": 0.05}
 TOLERANCE = 1e-6  # on the slope and the intercept
 
 fitted = {}
 print(f"{'optimizer':<10} {'slope':>10} {'intercept':>10} {'max |diff|':>11}")
-for optimizer in OPTIMIZERS:
+for optimizer in learning_rates:
     reg = GradientRegressor(
         optimizer=optimizer, learning_rate=learning_rates[optimizer],
         penalty=None, max_iter=1000, tol=None, random_state=0,

@@ -59,8 +59,7 @@ from ._array_api import (
     off_host,
     to_numpy,
 )
-from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
-from ._optimizers import OPTIMIZERS, make_optimizer
+from ._optimizers import OPTIMIZERS, SPECS, make_optimizer
 from ._penalties import Penalty
 from .schedules import SCHEDULES, Schedule
 from ._epoch import Config, Data, take, weight_sum
@@ -85,6 +84,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "eps": [Interval(Real, 0, None, closed="neither")],
+        "amsgrad": ["boolean"],
+        "momentum_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -143,6 +144,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         weight_decay=0.0,
         average=False,
         scoring=None,
+        amsgrad=False,
+        momentum_decay=4e-3,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -174,6 +177,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.average = average
         self.scoring = scoring
+        self.amsgrad = amsgrad
+        self.momentum_decay = momentum_decay
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -387,7 +392,11 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _base_learning_rate(self, data, first_call):
         """The base learning rate: ``learning_rate``, or what ``"auto"`` is on ``data``.
 
-        ``"auto"`` is ``1e-3`` for ``"rmsprop"`` and ``"adam"``, and ``1 / L``
+        ``"auto"`` is a fixed rate for the adaptive rules (their spec's
+        ``auto_learning_rate``: ``1e-3`` for ``"rmsprop"``, ``"adam"`` and
+        ``"radam"``, ``2e-3`` for ``"adamax"`` and ``"nadam"``, ``1e-2`` for
+        ``"adagrad"``, ``1.0`` for ``"adadelta"``: torch's defaults but for
+        RMSprop, whose torch default is 1e-2), and ``1 / L``
         (``_inverse_lipschitz``) for the others, times ``1 - momentum`` for
         ``"momentum"``. ``partial_fit`` keeps the value of the first call
         whose data carries weight: on data that weighs nothing (zero class
@@ -398,8 +407,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             return float(self.learning_rate)
         if not first_call and hasattr(self, "learning_rate_"):
             return self.learning_rate_
-        if self.optimizer in ("rmsprop", "adam"):
-            return ADAPTIVE_AUTO_LEARNING_RATE
+        fixed_rate = SPECS[self.optimizer].auto_learning_rate
+        if fixed_rate is not None:
+            return fixed_rate
         if not data.weight_sum > 0:
             return None
         if not is_dask_collection(data.X):  # 1/L reads X before the loop would check it
@@ -437,11 +447,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             model=self._make_model(),
             loss_fn=self._loss_function(),
             penalty=Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio)),
-            optimizer=make_optimizer(
-                self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
-                rho=float(self.rho), beta_1=float(self.beta_1),
-                beta_2=float(self.beta_2), eps=float(self.eps),
-            ),
+            optimizer=self._make_optimizer(),
             optimizer_name=self.optimizer,
             learning_rate=float(learning_rate),
             schedule=self.schedule,
@@ -456,6 +462,25 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
             weight_decay=float(self.weight_decay),
             average=self.average if isinstance(self.average, bool) else float(self.average),
+        )
+
+    def _make_optimizer(self):
+        """The optimizer's rule (``_optimizers.make_optimizer``), from the parameters.
+
+        ``amsgrad=True`` is Adam's variant: with another optimizer it is an
+        error, not silently ignored.
+        """
+        if self.amsgrad and self.optimizer != "adam":
+            raise ValueError(
+                f"amsgrad=True is a variant of optimizer='adam' (torch.optim.Adam("
+                f"amsgrad=True)); optimizer={self.optimizer!r} has none. Set "
+                "optimizer='adam' or amsgrad=False."
+            )
+        return make_optimizer(
+            self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
+            rho=float(self.rho), beta_1=float(self.beta_1), beta_2=float(self.beta_2),
+            eps=float(self.eps), amsgrad=bool(self.amsgrad),
+            momentum_decay=float(self.momentum_decay),
         )
 
     def _progress(self, xp, config, dtype):

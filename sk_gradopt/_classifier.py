@@ -84,6 +84,8 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        amsgrad=False,
+        momentum_decay=4e-3,
         max_grad_norm=None,
         weight_decay=0.0,
         batch_size="auto",
@@ -116,7 +118,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
             shuffle=shuffle, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, warmup_steps=warmup_steps,
             max_grad_norm=max_grad_norm, weight_decay=weight_decay, average=average,
-            scoring=scoring,
+            scoring=scoring, amsgrad=amsgrad, momentum_decay=momentum_decay,
         )
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight

@@ -34,7 +34,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_consistent_length
 
-from ._optimizers import OPTIMIZERS
+from ._optimizers import DEFAULT_RACE, OPTIMIZERS
 from ._reference import (_LossOn, _loss_is_public, reference_solution, training_objective,
                          validation_loss)
 
@@ -433,7 +433,7 @@ def _final_step(estimator):
 
 def _check_optimizers(optimizers):
     if optimizers is None:
-        return list(OPTIMIZERS)
+        return list(DEFAULT_RACE)
     names = [optimizers] if isinstance(optimizers, str) else list(optimizers)
     unknown = [n for n in names if n not in OPTIMIZERS]
     if unknown:
@@ -528,7 +528,7 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
         Targets.
     optimizers : list of str, default=None
         The optimizers to compare, among ``sk_gradopt.OPTIMIZERS``; None is
-        the five of the race.
+        the five classics ("gd" to "adam").
     learning_rates : "tune", float or dict of str to float, default="tune"
         ``"tune"`` searches each optimizer's rate; a float is every
         optimizer's; a dict fixes the rates it names, the others are tuned.

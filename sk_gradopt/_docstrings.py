@@ -5,19 +5,26 @@ fit_intercept : bool, default=True
         Whether to fit an intercept."""
 
 OPTIMIZER_PARAMETERS = """\
-optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}, default="adam"
+optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "adagrad", "adadelta", \
+"adamax", "nadam", "radam"}, default="adam"
         The gradient optimizer. ``"gd"`` is full-batch gradient descent;
         ``"sgd"`` is mini-batch stochastic gradient descent (``batch_size=1``
-        is textbook per-sample SGD); ``"momentum"``, ``"rmsprop"`` and
-        ``"adam"`` use mini-batches too. Update rules follow ``torch.optim``.
+        is textbook per-sample SGD); the others use mini-batches too. Update
+        rules follow ``torch.optim`` (``SGD``, ``RMSprop``, ``Adam``,
+        ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``); see the
+        user guide for each rule and its defaults.
 
     learning_rate : float or "auto", default=0.01
         Step size (the base of the schedule), > 0. ``"auto"``: ``1 / L``
         for ``"gd"`` and ``"sgd"``, with L the Lipschitz constant of the
         gradient of the objective on the training data (the full-batch L,
         also for mini-batches; see the user guide), and ``(1 - momentum) /
-        L`` for ``"momentum"``; ``1e-3`` (torch's default) for ``"rmsprop"``
-        and ``"adam"``. The value used is ``learning_rate_``.
+        L`` for ``"momentum"``; a fixed rate for the adaptive rules,
+        torch's default ``lr`` but for RMSprop (torch's is 1e-2):
+        ``1e-3`` for ``"rmsprop"``, ``"adam"`` and ``"radam"``,
+        ``2e-3`` for ``"adamax"`` and ``"nadam"``, ``1e-2`` for
+        ``"adagrad"`` and ``1.0`` for ``"adadelta"``. The value used is
+        ``learning_rate_``.
 
     schedule : {"constant", "invscaling", "adaptive", "cosine"}, schedule object \
 or callable, default="constant"
@@ -51,13 +58,28 @@ or callable, default="constant"
 
     rho : float, default=0.99
         RMSprop decay of the squared-gradient average (``alpha`` in
-        ``torch.optim.RMSprop``).
+        ``torch.optim.RMSprop``), and Adadelta's decay of its two averages
+        (``rho`` in ``torch.optim.Adadelta``, whose default is 0.9: pass
+        ``rho=0.9`` for torch's Adadelta).
 
     beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's first and second moment decays.
+        First and second moment decays of Adam, Adamax, NAdam and RAdam.
 
     eps : float, default=1e-8
-        Stabiliser added to the denominator of RMSprop and Adam.
+        Stabiliser of the denominator of RMSprop, Adam, Adagrad, Adadelta,
+        Adamax, NAdam and RAdam. 1e-8 is torch's default for all of them but
+        Adagrad (1e-10) and Adadelta (1e-6).
+
+    amsgrad : bool, default=False
+        AMSGrad's variant of ``optimizer="adam"``, as
+        ``torch.optim.Adam(amsgrad=True)``: the running maximum of the
+        second moment replaces it in the denominator. Only for ``"adam"``:
+        with another optimizer, fit raises a ValueError.
+
+    momentum_decay : float, default=4e-3
+        NAdam's momentum decay ``psi`` (``momentum_decay`` in
+        ``torch.optim.NAdam``): the momentum of step ``t`` is ``beta_1 * (1 -
+        0.96 ** (t * psi) / 2)``.
 
     max_grad_norm : float or None, default=None
         Clip the gradient of each step (the penalty's included) to this

@@ -85,7 +85,9 @@ class Config:
     """What the loop needs to know, handed over by the estimator.
 
     ``learning_rate``, ``optimizer_name`` and ``max_iter`` also name the
-    estimator's settings in the warnings.
+    estimator's settings in the warnings. The optimizer's identity (its
+    rule, hyperparameters and whether the compiled epoch has it) is
+    ``optimizer.spec`` (:class:`~sk_gradopt._optimizers.OptimizerSpec`).
     """
 
     model: Any  # a _models.Model
@@ -455,19 +457,25 @@ def _compiled_epoch_runner(data, config):
 
     On NumPy arrays, when numba can be imported: for the linear model with
     mini-batches, the compiled epoch; ``X`` is made C-contiguous once here
-    (a copy only if it is not), not at every epoch. A full batch is two
-    matrix products, which BLAS computes faster on several cores: the
-    array-API epoch with the element-wise work between them fused into one
-    compiled pass (:func:`._kernels.compiled_linear`). For other
+    (a copy only if it is not), not at every epoch. A full batch runs the
+    same compiled epoch (one read of X a step) where :func:`_one_pass_pays`,
+    else BLAS's two products on every core, with the element-wise work
+    between them fused into one compiled pass
+    (:func:`._kernels.compiled_linear`). For other
     models (an MLP), the array-API epoch with the hidden layers' element-wise
     work (:func:`._kernels.compiled_mlp`) and the optimizer's step
     (:func:`._kernels.apply_update`) each fused into one compiled pass.
     The compiled epochs of the linear model with mini-batches do not average
     the weights (``config.average``): there the array-API epoch runs.
+
+    The optimizer's spec (:class:`~sk_gradopt._optimizers.OptimizerSpec`)
+    says whether the compiled code has its rule: where it has not (Adagrad,
+    Adam with AMSGrad...), the linear model runs the reference epoch, and an
+    MLP the reference step (``apply=None``) with its compiled model.
     """
-    hyperparameters = config.optimizer.hyperparameters
-    if hyperparameters is None:  # a rule of one's own: the compiled code doesn't know it
+    if config.optimizer.spec is None:  # a rule of one's own: the compiled code doesn't know it
         return None
+    rule = config.optimizer.compiled_rule()
     sparse = issparse(data.X)
     if sparse and data.X.format != "csr":
         return None
@@ -478,15 +486,12 @@ def _compiled_epoch_runner(data, config):
         from . import _kernels
     except ImportError:  # no numba wheel for this platform: the array-API epoch
         return None
+    hyperparameters = {name: config.optimizer.hyperparameters[name]
+                       for name in _kernels.RULE_HYPERPARAMETERS}
     if config.model.name != "linear":
-        apply = partial(
-            _kernels.apply_update, optimizer=config.optimizer_name,
-            **hyperparameters, l1=config.penalty.l1,
-            weight_decay=config.weight_decay,
-        )
-        # (the compiled MLP takes dense rows; a sparse X keeps the reference model)
-        return _with_model(config.model if sparse else _kernels.compiled_mlp(config.model),
-                           config, apply=apply)
+        return _compiled_model_runner(config, sparse, rule, hyperparameters)
+    if rule is None:
+        return None
     loss, keywords = loss_identity(config.loss_fn)
     full_batch = config.batch_size_for(data.n_samples) >= data.n_samples
     if full_batch and not (loss in _kernels.LOSSES and _one_pass_pays(data.X)):
@@ -495,7 +500,8 @@ def _compiled_epoch_runner(data, config):
     if loss not in _kernels.LOSSES or config.average:  # (the kernels' epochs don't average)
         return None
     if sparse:
-        return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0))
+        return _sparse_epoch_runner(data, config, loss, keywords.get("epsilon", 0.0),
+                                    hyperparameters)
     prepared = data._replace(**{  # C order once here, not at every epoch
         name: None if a is None else np.ascontiguousarray(a)
         for name, a in zip(("X", "Y", "sample_weight"), data[:3])})
@@ -510,7 +516,7 @@ def _compiled_epoch_runner(data, config):
         params, opt_state, loss_sum, norm_sum = _kernels.linear_epoch(
             params, opt_state, prepared.X, prepared.Y, prepared.sample_weight, order,
             bounds, rates, loss=loss, epsilon=keywords.get("epsilon", 0.0),
-            optimizer=config.optimizer_name, **hyperparameters,
+            optimizer=config.optimizer.spec.name, **hyperparameters,
             l1=config.penalty.l1, l2=config.penalty.l2, mean_weight=mean_weight,
             max_grad_norm=config.max_grad_norm, weight_decay=config.weight_decay,
             with_grad_norm=True,
@@ -518,6 +524,25 @@ def _compiled_epoch_runner(data, config):
         return Epoch(params, opt_state, n_steps, loss_sum, float(rates[-1]), norm_sum)
 
     return compiled_epoch
+
+
+def _compiled_model_runner(config, sparse, rule, hyperparameters):
+    """The array-API epoch of a model other than the linear one, with compiled parts.
+
+    The model's element-wise work compiled (:func:`._kernels.compiled_mlp`;
+    a sparse ``X`` keeps the reference model: the compiled MLP takes dense
+    rows), and the optimizer's step fused into one pass
+    (:func:`._kernels.apply_update`) where the compiled code has the rule
+    (``rule``, with its ``hyperparameters``), else the reference step.
+    """
+    from . import _kernels
+
+    apply = None if rule is None else partial(
+        _kernels.apply_update, optimizer=config.optimizer.spec.name, **hyperparameters,
+        l1=config.penalty.l1, weight_decay=config.weight_decay,
+    )
+    model = config.model if sparse else _kernels.compiled_mlp(config.model)
+    return _with_model(model, config, apply=apply)
 
 
 #: A full batch of the linear model runs the compiled epoch (one read of each
@@ -566,12 +591,13 @@ def _with_model(model, config, apply=None):
     return epoch_with_model
 
 
-def _sparse_epoch_runner(data, config, loss, epsilon):
-    """The compiled epoch of the linear model on CSR data (:mod:`._sparse_kernels`)."""
+def _sparse_epoch_runner(data, config, loss, epsilon, hyperparameters):
+    """The compiled epoch of the linear model on CSR data (:mod:`._sparse_kernels`).
+
+    ``hyperparameters``: those of the compiled rule, as :func:`._kernels.linear_epoch`'s.
+    """
     from . import _sparse_kernels
 
-    if config.optimizer_name not in _sparse_kernels.OPTIMIZERS:
-        return None
     # once here, not at every epoch
     X, Y = _sparse_kernels.prepare_csr(data.X), np.ascontiguousarray(data.Y)
     sample_weight = None if data.sample_weight is None else np.ascontiguousarray(
@@ -586,8 +612,8 @@ def _sparse_epoch_runner(data, config, loss, epsilon):
         rates = config.learning_rates(base_lr, steps=step + np.arange(n_steps), epoch=epoch)
         params, opt_state, loss_sum, norm_sum = _sparse_kernels.sparse_linear_epoch(
             params, opt_state, X, Y, sample_weight, order, bounds, rates,
-            loss=loss, epsilon=epsilon, optimizer=config.optimizer_name,
-            **config.optimizer.hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
+            loss=loss, epsilon=epsilon, optimizer=config.optimizer.spec.name,
+            **hyperparameters, l1=config.penalty.l1, l2=config.penalty.l2,
             mean_weight=mean_weight, max_grad_norm=config.max_grad_norm,
             weight_decay=config.weight_decay, with_grad_norm=True,
         )

@@ -73,10 +73,11 @@ from numba.extending import intrinsic
 from ._losses import loss_identity
 from ._models import _affine, _weighted
 from ._models import linear_loss_and_grad as _linear_loss_and_grad
+from ._optimizers import SPECS
 from ._tree import Layer
 
-__all__ = ["ACTIVATION_CODES", "LOSSES", "OPTIMIZERS", "apply_update", "compiled_linear",
-           "compiled_mlp", "linear_epoch", "linear_loss_and_grad"]
+__all__ = ["ACTIVATION_CODES", "LOSSES", "OPTIMIZERS", "RULE_HYPERPARAMETERS", "apply_update",
+           "compiled_linear", "compiled_mlp", "linear_epoch", "linear_loss_and_grad"]
 
 #: Loss names and their codes in the compiled loop.
 LOSSES = {
@@ -89,14 +90,24 @@ LOSSES = {
     "modified_huber": 6,
 }
 
-#: Optimizer names and their codes ("gd" and "sgd" share one rule).
-OPTIMIZERS = {"gd": 0, "sgd": 0, "momentum": 1, "rmsprop": 2, "adam": 3}
-
 _SGD, _MOMENTUM, _RMSPROP, _ADAM = 0, 1, 2, 3
 
-#: The array fields of each rule's optimizer state (``_optimizers.py``), in
-#: the order of the compiled code's ``S1``, ``S2``.
-_STATE_FIELDS = {_MOMENTUM: ("trace",), _RMSPROP: ("nu",), _ADAM: ("mu", "nu")}
+#: The compiled rules (``OptimizerSpec.compiled``) and their codes.
+_RULE_CODES = {"sgd": _SGD, "momentum": _MOMENTUM, "rmsprop": _RMSPROP, "adam": _ADAM}
+
+#: Optimizer names and their codes ("gd" and "sgd" share one rule): the
+#: named optimizers whose spec (``_optimizers.SPECS``) has compiled code.
+OPTIMIZERS = {name: _RULE_CODES[spec.compiled] for name, spec in SPECS.items()
+              if spec.compiled is not None}
+
+#: The array fields of each rule's optimizer state (the spec's
+#: ``state_fields``), in the order of the compiled code's ``S1``, ``S2``.
+_STATE_FIELDS = {_RULE_CODES[spec.compiled]: spec.state_fields for spec in SPECS.values()
+                 if spec.compiled is not None and spec.state_fields}
+
+#: The hyperparameters the compiled rules read (keyword arguments of
+#: :func:`linear_epoch` and :func:`apply_update`).
+RULE_HYPERPARAMETERS = ("momentum", "nesterov", "rho", "beta_1", "beta_2", "eps")
 (_SQUARED_ERROR, _HUBER, _EPSILON_INSENSITIVE, _BINARY_LOG_LOSS, _MULTINOMIAL_LOG_LOSS,
  _HINGE, _MODIFIED_HUBER) = range(7)
 

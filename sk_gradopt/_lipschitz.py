@@ -22,15 +22,11 @@ import numpy as np
 from ._array_api import array_device, issparse, namespace, to_numpy
 
 __all__ = [
-    "ADAPTIVE_AUTO_LEARNING_RATE",
     "LOSS_CURVATURE",
     "lambda_max",
     "lipschitz_constant",
     "loss_curvature",
 ]
-
-#: ``learning_rate="auto"`` for ``"rmsprop"`` and ``"adam"``: torch.optim's default.
-ADAPTIVE_AUTO_LEARNING_RATE = 1e-3
 
 #: Up to this many features, ``lambda_max`` is computed exactly: one pass of
 #: matrix products builds the Gram matrix, cheaper than the 10 to 100

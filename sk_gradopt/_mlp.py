@@ -241,6 +241,8 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        amsgrad=False,
+        momentum_decay=4e-3,
         max_grad_norm=None,
         weight_decay=0.0,
         batch_size="auto",
@@ -271,6 +273,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
             weight_decay=weight_decay, average=average, scoring=scoring,
+            amsgrad=amsgrad, momentum_decay=momentum_decay,
         ))
         self.epsilon = epsilon
 
@@ -389,6 +392,8 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        amsgrad=False,
+        momentum_decay=4e-3,
         max_grad_norm=None,
         weight_decay=0.0,
         batch_size="auto",
@@ -419,6 +424,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
             weight_decay=weight_decay, average=average, scoring=scoring,
+            amsgrad=amsgrad, momentum_decay=momentum_decay,
         ))
         self.class_weight = class_weight
 

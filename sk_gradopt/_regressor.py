@@ -79,6 +79,8 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         beta_1=0.9,
         beta_2=0.999,
         eps=1e-8,
+        amsgrad=False,
+        momentum_decay=4e-3,
         max_grad_norm=None,
         weight_decay=0.0,
         batch_size="auto",
@@ -111,7 +113,7 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
             shuffle=shuffle, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, warmup_steps=warmup_steps,
             max_grad_norm=max_grad_norm, weight_decay=weight_decay, average=average,
-            scoring=scoring,
+            scoring=scoring, amsgrad=amsgrad, momentum_decay=momentum_decay,
         )
         self.epsilon = epsilon
         self.fit_intercept = fit_intercept

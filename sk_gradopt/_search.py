@@ -4,8 +4,9 @@
 scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`,
 :class:`~sklearn.model_selection.RandomizedSearchCV`, the ``Halving*``
 searches and scikit-optimize's ``BayesSearchCV`` take, for one optimizer or
-for all five at once. The space of an optimizer holds only the parameters
-that optimizer reads:
+for every optimizer at once (``"all"``: the ten of ``OPTIMIZERS``; pass a
+list of names, such as the five classics, for fewer). The space of an
+optimizer holds only the parameters that optimizer reads:
 
 ============  ================================================================
 optimizer     parameters searched (besides ``optimizer`` itself)
@@ -15,6 +16,12 @@ optimizer     parameters searched (besides ``optimizer`` itself)
 ``momentum``  ``learning_rate``, ``momentum``, ``nesterov``, ``batch_size``
 ``rmsprop``   ``learning_rate``, ``rho``, ``batch_size``
 ``adam``      ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
+``adagrad``   ``learning_rate``, ``batch_size``
+``adadelta``  ``learning_rate``, ``rho``, ``batch_size``
+``adamax``    ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
+``nadam``     ``learning_rate``, ``beta_1``, ``beta_2``, ``momentum_decay``,
+              ``batch_size``
+``radam``     ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
 ============  ================================================================
 
 ``schedule`` joins every space when asked for (string shortcuts and the
@@ -37,9 +44,10 @@ parameter          ``True`` searches              what it is
 They are finite sets in every kind (a list, or a ``Categorical`` for Bayes):
 a log-uniform range cannot hold a weight decay of 0, and "no clipping" is
 None, which scikit-optimize's ``Categorical`` holds as it is. ``eps``
-(RMSprop, Adam) and ``power_t`` (the ``"invscaling"`` schedule) stay at the
-estimator's values: they rarely matter, and every extra dimension costs a
-random or Bayesian search samples.
+(of the adaptive rules), ``amsgrad`` (Adam's variant) and ``power_t`` (the
+``"invscaling"`` schedule) stay at the estimator's values: they rarely
+matter, and every extra dimension costs a random or Bayesian search
+samples.
 """
 
 import math
@@ -67,6 +75,11 @@ DEFAULT_LEARNING_RATES = {
     "momentum": (1e-4, 0.1),
     "rmsprop": (1e-4, 0.1),
     "adam": (1e-4, 1.0),
+    "adagrad": (1e-3, 1.0),
+    "adadelta": (1e-2, 10.0),
+    "adamax": (1e-4, 1.0),
+    "nadam": (1e-4, 1.0),
+    "radam": (1e-4, 1.0),
 }
 
 # Batch sizes: two in a grid, log-spaced choices for a random search and a
@@ -78,8 +91,15 @@ _BAYES_BATCH_SIZES = (16, 256)
 # Adam's beta_2 lives on a log scale of 1 - beta_2: three values, in every kind.
 _BETA_2 = [0.99, 0.999, 0.9999]
 
-# The parameters an optimizer reads besides learning_rate (and the schedule).
-_USES_BATCH_SIZE = {"sgd", "momentum", "rmsprop", "adam"}
+# NAdam's momentum_decay: torch's 4e-3 in a grid, a log range around it otherwise.
+_MOMENTUM_DECAY = (1e-3, 1e-2)
+
+# The optimizers that take mini-batches: all but "gd".
+_USES_BATCH_SIZE = set(OPTIMIZERS) - {"gd"}
+
+# The optimizers that read rho (RMSprop's and Adadelta's decay), and Adam's betas.
+_USES_RHO = {"rmsprop", "adadelta"}
+_USES_BETAS = {"adam", "adamax", "nadam", "radam"}
 
 #: What ``True`` searches for each training tool, in every kind. On standard-
 #: scaled data and a target of order one, the gradient's norm is about 1 to
@@ -153,16 +173,21 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
             [0.5, 0.9] if kind == "grid" else _uniform(0.5, 0.99, kind, dimension)
         )
         space["nesterov"] = _choices([False, True], kind, dimension)
-    elif optimizer == "rmsprop":
+    elif optimizer in _USES_RHO:
         space["rho"] = (
             [0.9, 0.99] if kind == "grid" else _uniform(0.8, 0.999, kind, dimension)
         )
-    elif optimizer == "adam":
+    elif optimizer in _USES_BETAS:
         space["beta_1"] = (
             [0.9] if kind == "grid" else _uniform(0.8, 0.99, kind, dimension)
         )
         space["beta_2"] = _choices(_BETA_2[:2] if kind == "grid" else _BETA_2,
                                    kind, dimension)
+    if optimizer == "nadam":
+        space["momentum_decay"] = (
+            [4e-3] if kind == "grid" else _learning_rate_values(*_MOMENTUM_DECAY, kind,
+                                                                dimension)
+        )
     if isinstance(batch_size, list) and optimizer in _USES_BATCH_SIZE:
         space["batch_size"] = _choices(batch_size, kind, dimension)
     elif batch_size and optimizer in _USES_BATCH_SIZE:
@@ -400,11 +425,13 @@ def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
 
     Parameters
     ----------
-    optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "all"} or list of str, \
-default="all"
-        The optimizer whose settings to search. ``"all"`` (or a list of
-        names) gives a conditional space: one dict per optimizer, each
-        holding only the parameters that optimizer reads.
+    optimizer : str or list of str, default="all"
+        The optimizer whose settings to search: one of ``OPTIMIZERS``
+        (``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
+        ``"adagrad"``, ``"adadelta"``, ``"adamax"``, ``"nadam"``,
+        ``"radam"``), or ``"all"`` (every one of them) or a list of names,
+        which give a conditional space: one dict per optimizer, each holding
+        only the parameters that optimizer reads.
 
     kind : {"grid", "random", "bayes"}, default="grid"
         The searcher the space is for. ``"grid"``: lists of values, for
@@ -514,8 +541,10 @@ default="all"
 
     Notes
     -----
-    The default learning-rate ranges are ``gd``: 1e-3 to 10, ``sgd``: 1e-3
-    to 1, ``momentum`` and ``rmsprop``: 1e-4 to 0.1, ``adam``: 1e-4 to 1.
+    The default learning-rate ranges are ``gd``: 1e-3 to 10, ``sgd`` and
+    ``adagrad``: 1e-3 to 1, ``momentum`` and ``rmsprop``: 1e-4 to 0.1,
+    ``adam``, ``adamax``, ``nadam`` and ``radam``: 1e-4 to 1, ``adadelta``
+    (whose step is the learning rate times a unit-free ratio): 1e-2 to 10.
     They include rates that diverge on some problems on purpose: a fit that
     diverges keeps its best finite weights, so it scores badly instead of
     failing the search. Scale the features (``StandardScaler``) and, for a
@@ -523,8 +552,9 @@ default="all"
     ``learning_rate=``. The other ranges are ``momentum`` 0.5 to 0.99
     (``[0.5, 0.9]`` in a grid), ``rho`` 0.8 to 0.999 (``[0.9, 0.99]``),
     ``beta_1`` 0.8 to 0.99 (``[0.9]``), ``beta_2`` one of 0.99, 0.999,
-    0.9999 (``[0.99, 0.999]``) and ``batch_size`` 16 to 256 (``[32,
-    128]``).
+    0.9999 (``[0.99, 0.999]``), NAdam's ``momentum_decay`` 1e-3 to 1e-2,
+    log-uniform (``[0.004]``, torch's default) and ``batch_size`` 16 to 256
+    (``[32, 128]``).
 
     ``weight_decay``, ``max_grad_norm`` and ``warmup_steps`` are the same
     finite sets in every kind: a list, or a ``Categorical`` for Bayes (a
@@ -541,7 +571,7 @@ default="all"
     How the searchers read a list of dicts: ``GridSearchCV`` searches the
     union of the grids; ``RandomizedSearchCV`` draws a dict uniformly, then
     a point in it; ``BayesSearchCV`` optimizes each dict in turn for
-    ``n_iter`` points each (``5 * n_iter`` candidates for ``"all"``); pass
+    ``n_iter`` points each (``10 * n_iter`` candidates for ``"all"``); pass
     ``(dict, n_iter)`` pairs to give each optimizer its own budget.
 
     Successive halving over epochs

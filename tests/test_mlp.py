@@ -28,6 +28,7 @@ from sk_gradopt import (
 )
 from sk_gradopt._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, get_loss
 from sk_gradopt._models import ACTIVATIONS, init_mlp, mlp_model
+from sk_gradopt._optimizers import DEFAULT_RACE
 from sk_gradopt._tree import Layer, tree_leaves
 
 N, D = 60, 4
@@ -155,7 +156,7 @@ def _torch_trajectory(torch, params, X, y, task, optimizer, lr, batch_size, n_ep
     return [t.detach().numpy() for t in tensors]
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", DEFAULT_RACE)  # the others: test_optimizer_family.py
 @pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
 def test_every_optimizer_follows_torch_optim(optimizer, task):
     torch = pytest.importorskip("torch")

@@ -97,9 +97,14 @@ def test_estimator_first_step_matches_hand_computed_step(optimizer):
     ).fit(X, y)
     if optimizer == "rmsprop":  # v = 0.1 g^2: d = g / sqrt(0.1 g^2) = sign(g) / sqrt(0.1)
         expected = -lr * np.sign(grad) / math.sqrt(0.1)
-    elif optimizer == "adam":  # first step: sign(g)
-        expected = -lr * np.sign(grad)
-    else:  # gd, sgd and momentum (b = g on the first step)
+    elif optimizer in ("adam", "adagrad", "adamax"):  # first step: g / (|g| + eps)
+        expected = -lr * grad / (np.abs(grad) + 1e-8)
+    elif optimizer == "adadelta":  # v = 0.1 g^2, u = 0: sqrt(eps) / sqrt(v + eps) * g
+        expected = -lr * math.sqrt(1e-8) / np.sqrt(0.1 * grad**2 + 1e-8) * grad
+    elif optimizer == "nadam":  # m = 0.1 g, v_hat = g^2, P_1 = mu_1
+        mu_1, mu_2 = (0.9 * (1 - 0.5 * 0.96 ** (t * 4e-3)) for t in (1, 2))
+        expected = -lr * np.sign(grad) * (1 + 0.1 * mu_2 / (1 - mu_1 * mu_2))
+    else:  # gd, sgd, momentum (b = g on the first step) and radam (rho_1 <= 5: m_hat = g)
         expected = -lr * grad
     assert_allclose(np.append(reg.coef_, reg.intercept_), expected, rtol=1e-6)
     assert reg.t_ == 1 and reg.n_iter_ == 1

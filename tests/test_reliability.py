@@ -47,7 +47,10 @@ def _all_finite(estimator):
 # --------------------------------------------------------- 1. level shift
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+# Adagrad's rate only decays and Adadelta's steps start at sqrt(eps): neither
+# follows a shifted stream within this budget (by design, not a defect).
+@pytest.mark.parametrize("optimizer", [name for name in OPTIMIZERS
+                                       if name not in ("adagrad", "adadelta")])
 @pytest.mark.parametrize("levels", [(5.0, 0.0), (-3.0, 4.0), (20.0, 1.0)])
 def test_partial_fit_follows_a_level_shift_in_the_stream(regression, optimizer, levels):
     # A stream whose targets jump from one level to another: the new batches

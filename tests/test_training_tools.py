@@ -18,6 +18,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
+from sk_gradopt._optimizers import DEFAULT_RACE
 from sk_gradopt._penalties import decay_weights
 from sk_gradopt._schedules import scheduled_learning_rate, warmup_factor
 from sk_gradopt._epoch import clip_grad_norm
@@ -156,7 +157,9 @@ def torch_fit(torch, layers, forward, loss, X, Y, row_batches, *, optimizer, lr,
         The data, ``Y`` encoded as the estimator encodes it.
     row_batches : list of ndarray
         The rows of each step, in order.
-    optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"}
+    optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam"} or callable
+        A name, or ``optimizer(groups, lr) -> torch.optim.Optimizer`` for
+        another rule (whose weight decay is then the decoupled kind below).
     alpha : float
         The l2 penalty ``alpha * ||coef||^2 / 2``, part of the loss.
     max_grad_norm : float or None
@@ -182,7 +185,9 @@ def torch_fit(torch, layers, forward, loss, X, Y, row_batches, *, optimizer, lr,
     adamw = optimizer == "adam" and weight_decay > 0
     groups = [{"params": coefs, "weight_decay": weight_decay if adamw else 0.0},
               {"params": intercepts, "weight_decay": 0.0}]
-    if optimizer in ("gd", "sgd"):
+    if callable(optimizer):
+        opt = optimizer(groups, lr)
+    elif optimizer in ("gd", "sgd"):
         opt = torch.optim.SGD(groups, lr=lr)
     elif optimizer == "momentum":
         opt = torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov)
@@ -288,7 +293,7 @@ TOOLS = {
 
 
 @pytest.mark.parametrize("tools", TOOLS, ids=str)
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", DEFAULT_RACE)  # the others: test_optimizer_family.py
 @pytest.mark.parametrize("kind", ["reg", "clf2", "clf3"])
 def test_linear_estimators_equal_torch_optim(data, kind, optimizer, tools):
     torch = pytest.importorskip("torch")
@@ -331,7 +336,7 @@ def mlp_forward(torch, params, X):
 
 
 @pytest.mark.parametrize("tools", TOOLS, ids=str)
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", DEFAULT_RACE)  # the others: test_optimizer_family.py
 @pytest.mark.parametrize("kind", ["reg", "clf3"])
 def test_mlp_estimators_equal_torch_optim(data, kind, optimizer, tools):
     # The same tools on a network: the MLP draws its initial weights first,
@@ -381,9 +386,12 @@ def test_learning_rate_auto_on_an_mlp(data, optimizer):
     X, y = data["reg"]
     est = GradientMLPRegressor(hidden_layer_sizes=(4,), optimizer=optimizer,
                                learning_rate="auto", max_iter=3, tol=None, random_state=0)
-    if optimizer in ("rmsprop", "adam"):
+    # the adaptive rules: torch's default lr (RMSprop's is 1e-2 in torch)
+    fixed = {"rmsprop": 1e-3, "adam": 1e-3, "adagrad": 1e-2, "adadelta": 1.0,
+             "adamax": 2e-3, "nadam": 2e-3, "radam": 1e-3}
+    if optimizer in fixed:
         est.fit(X, y)
-        assert est.learning_rate_ == 1e-3
+        assert est.learning_rate_ == fixed[optimizer]
     else:
         with pytest.raises(ValueError, match="lr_range_test"):
             est.fit(X, y)

@@ -294,7 +294,7 @@ def add_lr_find_arguments(parser):
     add_plot_arguments(parser, "range-test curves", "lr_find.png")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, action="append", metavar="NAME",
                         help=f"an optimizer to test, one of {', '.join(OPTIMIZERS)}; "
-                             "repeatable (default: all five)")
+                             "repeatable (default: the five classics, gd to adam)")
     flags = [
         ("--min-lr", _rate, "RATE", "first learning rate of the ramp"),
         ("--max-lr", _rate, "RATE", "last learning rate of the ramp"),

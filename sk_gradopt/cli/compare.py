@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _compare
 from .._compare import compare_optimizers
-from .._optimizers import OPTIMIZERS
+from .._optimizers import DEFAULT_RACE
 from .._reference import reference_solution
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, jsonable,
                      model_params, plot_path, score_name, write_figure)
@@ -203,7 +203,7 @@ def _learning_rates(args):
     """The rates fixed by ``--learning-rate`` (by optimizer), or ``"tune"`` when none is."""
     fixed = {}
     for name, value in args.learning_rate or []:
-        for optimizer in OPTIMIZERS if name == "all" else [name]:
+        for optimizer in DEFAULT_RACE if name == "all" else [name]:
             fixed[optimizer] = value
     return fixed or "tune"
 

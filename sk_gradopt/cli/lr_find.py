@@ -14,7 +14,7 @@ import sys
 import warnings
 
 from .._lr import lr_range_test
-from .._optimizers import OPTIMIZERS
+from .._optimizers import DEFAULT_RACE
 from .._plotting import LRRangeTestDisplay
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, jsonable,
                      model_params, new_figure, plot_path, write_figure)
@@ -148,7 +148,7 @@ def run(args):
     plot = plot_path(args, DEFAULT_PLOT)
     data = load_data(args)
     extra = backend_params(args.backend)
-    optimizers = list(dict.fromkeys(args.optimizer or OPTIMIZERS))
+    optimizers = list(dict.fromkeys(args.optimizer or DEFAULT_RACE))
     test_params = {"min_lr": args.min_lr, "max_lr": args.max_lr, "num_steps": args.num_steps,
                    "smoothing": args.smoothing, "stop_factor": args.stop_factor}
     results, notes = range_tests(

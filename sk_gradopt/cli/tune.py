@@ -20,7 +20,7 @@ from sklearn.model_selection import check_cv
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .._optimizers import OPTIMIZERS
+from .._optimizers import DEFAULT_RACE
 from .._search import search_space
 from .common import (ALPHA, EXIT_OK, CLIError, backend_params, estimator_class, model_params,
                      has_module, jsonable, optional_import, score_name)
@@ -50,32 +50,33 @@ def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, max_iter):
         Not fitted.
     """
     common = {"cv": cv, "n_jobs": n_jobs}
+    race = list(DEFAULT_RACE)  # the five classics, as compare races them
     if kind == "grid":
         from sklearn.model_selection import GridSearchCV
 
-        return GridSearchCV(estimator, search_space("all", "grid", prefix=prefix), **common)
+        return GridSearchCV(estimator, search_space(race, "grid", prefix=prefix), **common)
     if kind == "random":
         from sklearn.model_selection import RandomizedSearchCV
 
-        return RandomizedSearchCV(estimator, search_space("all", "random", prefix=prefix),
+        return RandomizedSearchCV(estimator, search_space(race, "random", prefix=prefix),
                                   n_iter=n_iter, random_state=seed, **common)
     if kind == "halving":
         from sklearn.experimental import enable_halving_search_cv  # noqa: F401
         from sklearn.model_selection import HalvingGridSearchCV
 
         return HalvingGridSearchCV(
-            estimator, search_space("all", "grid", prefix=prefix),
+            estimator, search_space(race, "grid", prefix=prefix),
             resource=f"{prefix}max_iter", max_resources=max_iter,
             min_resources="exhaust", factor=HALVING_FACTOR, random_state=seed, **common,
         )
     skopt = optional_import("skopt", needed_by="--search bayes", extra="skopt",
                             package="scikit-optimize")
-    space = search_space("all", "bayes", prefix=prefix)
+    space = search_space(race, "bayes", prefix=prefix)
     if n_iter < len(space):
         raise CLIError(
             f"--search bayes --n-iter {n_iter} is fewer than the {len(space)} "
             f"optimizers: BayesSearchCV searches one sub-space per optimizer, so "
-            f"{', '.join(OPTIMIZERS[n_iter:])} would not be searched at all. Give "
+            f"{', '.join(DEFAULT_RACE[n_iter:])} would not be searched at all. Give "
             f"--n-iter {len(space)} or more."
         )
     # --n-iter candidates in total, shared out over the per-optimizer spaces
@@ -158,7 +159,7 @@ def warn_unscored(search, prefix, causes=()):
             f"are too small to score). Give more rows or fewer --cv folds.{because}"
         )
     optimizers = [str(p[f"{prefix}optimizer"]) for p in results["params"]]
-    never = [name for name in OPTIMIZERS
+    never = [name for name in DEFAULT_RACE
              if name in optimizers
              and all(u for u, o in zip(unscored, optimizers) if o == name)]
     print(
@@ -187,9 +188,9 @@ def run(args):
         print(f"note: --n-iter is ignored by --search {args.search}, which "
               "evaluates the whole grid.", file=sys.stderr)
     n_iter = DEFAULT_N_ITER if args.n_iter is None else args.n_iter
-    if args.search == "random" and n_iter < len(OPTIMIZERS):
+    if args.search == "random" and n_iter < len(DEFAULT_RACE):
         print(f"note: --n-iter {n_iter} samples fewer candidates than there are "
-              f"optimizers: at most {n_iter} of the {len(OPTIMIZERS)} will be tried.",
+              f"optimizers: at most {n_iter} of the {len(DEFAULT_RACE)} will be tried.",
               file=sys.stderr)
     data = load_data(args, scale_X=False)
     Estimator = estimator_class(data.task, args.hidden)
