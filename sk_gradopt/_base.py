@@ -54,6 +54,7 @@ from ._array_api import (
     off_host,
     to_numpy,
 )
+from ._lbfgs import SECOND_ORDER, lbfgs_train
 from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
@@ -67,7 +68,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     """Parameters, validation and the call into the training loop, for every estimator."""
 
     _parameter_constraints: dict = {
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS) | set(SECOND_ORDER))],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "schedule": [StrOptions(set(SCHEDULES))],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -82,6 +83,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         "eps": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -134,6 +136,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         warmup_steps=0,
         max_grad_norm=None,
         weight_decay=0.0,
+        max_fun=15000,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -163,6 +166,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.warmup_steps = warmup_steps
         self.max_grad_norm = max_grad_norm
         self.weight_decay = weight_decay
+        self.max_fun = max_fun
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -268,24 +272,65 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         return estimator
 
     def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes, compiled=True):
-        """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
+        """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit).
+
+        ``optimizer="lbfgs"`` runs :func:`~sk_gradopt._lbfgs.lbfgs_train`
+        (up to ``max_iter`` L-BFGS iterations) instead of the loop.
+        """
+        second_order = self.optimizer in SECOND_ORDER
+        if second_order:
+            self._check_second_order(X, partial)
         plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes)
         callbacks = Callbacks.begin(
             self, plan.n_epochs, *plan.inputs, self._params_attributes
         )
-        progress = train(
-            plan.data, plan.validation, plan.progress, plan.config, rng=plan.rng,
-            n_epochs=plan.n_epochs, stopping=not partial, zero_init=plan.zero_init,
-            callbacks=callbacks, compiled=compiled,
-            check_input=None if is_dask_collection(plan.inputs[0])
-            else lambda: self._check_finite(plan.inputs[0]),
-        )
+        check_input = (None if is_dask_collection(plan.inputs[0])
+                       else lambda: self._check_finite(plan.inputs[0]))
+        if second_order:
+            progress = lbfgs_train(plan.data, plan.progress, plan.config,
+                                   max_fun=self.max_fun, callbacks=callbacks,
+                                   check_input=check_input)
+        else:
+            progress = train(
+                plan.data, plan.validation, plan.progress, plan.config, rng=plan.rng,
+                n_epochs=plan.n_epochs, stopping=not partial, zero_init=plan.zero_init,
+                callbacks=callbacks, compiled=compiled, check_input=check_input,
+            )
         self._set_progress(progress)
         if plan.learning_rate is not None:
             self.learning_rate_ = plan.learning_rate
         if callbacks is not None:
             callbacks.end(callbacks.context, progress.params)
         return self
+
+    def _check_second_order(self, X, partial):
+        """Refuse what ``optimizer="lbfgs"`` cannot do, before any validation.
+
+        L-BFGS minimises a smooth objective over all the data at once, in
+        memory: no ``partial_fit`` (as ``MLPRegressor(solver="lbfgs")``), no
+        l1 part in the penalty, no Dask input.
+        """
+        if partial:
+            raise ValueError(
+                f"partial_fit is not available with optimizer={self.optimizer!r}: L-BFGS "
+                "minimises the objective over the whole training set at once (as "
+                "MLPRegressor(solver='lbfgs') has no partial_fit). Call fit, or choose "
+                "a first-order optimizer such as 'sgd' or 'adam' to train by batches."
+            )
+        if self.penalty in ("l1", "elasticnet"):
+            raise ValueError(
+                f"penalty={self.penalty!r} is not available with optimizer="
+                f"{self.optimizer!r}: the l1 part of the penalty is not smooth, and "
+                "L-BFGS needs a smooth objective. Use penalty='l2' or None, or a "
+                "first-order optimizer, whose proximal step handles the l1 part."
+            )
+        if is_dask_collection(X):
+            raise TypeError(
+                f"optimizer={self.optimizer!r} does not take Dask input: L-BFGS runs "
+                "in memory on one machine (scipy.optimize). Compute the array first "
+                "(X.compute()) if it fits in memory, or choose a first-order optimizer "
+                "('gd' computes the full-batch gradient over the blocks)."
+            )
 
     def _prepare_fit(self, X, y, sample_weight=None, init=(), *, partial=False, classes=None):
         """Everything a fit needs before its loop runs: the seam for other loops.
@@ -344,7 +389,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         learning_rate = self._base_learning_rate(data, first_call)
         # (None: "auto" waits for data that carries weight; nothing trains until then)
         config = self._training_config(math.nan if learning_rate is None else learning_rate)
-        early_stopping = self.early_stopping and not partial
+        # (L-BFGS fits all the data: early_stopping is ignored, as by MLPRegressor)
+        early_stopping = (self.early_stopping and not partial
+                          and self.optimizer not in SECOND_ORDER)
         if first_call:
             # The model's random draws (an MLP's weights) come first, as in sklearn.
             params, zero_init = self._initial_params(X, Y.shape[1], init, xp, device)
@@ -367,6 +414,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         weights) 1 / L has nothing to measure, and the value is None (that
         call trains nothing; a later one computes it).
         """
+        if self.optimizer in SECOND_ORDER:  # L-BFGS has no learning rate
+            return None
         if not isinstance(self.learning_rate, str):
             return float(self.learning_rate)
         if not first_call and hasattr(self, "learning_rate_"):
@@ -408,8 +457,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             model=self._make_model(),
             loss_fn=self._loss_function(),
             penalty=Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio)),
-            optimizer=make_optimizer(
-                self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
+            optimizer=make_optimizer(  # ("lbfgs" has no rule: a stateless stand-in)
+                "gd" if self.optimizer in SECOND_ORDER else self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
                 rho=float(self.rho), beta_1=float(self.beta_1),
                 beta_2=float(self.beta_2), eps=float(self.eps),
             ),

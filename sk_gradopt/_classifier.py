@@ -88,6 +88,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         weight_decay=0.0,
         batch_size="auto",
         max_iter=1000,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=5,
         early_stopping=False,
@@ -113,7 +114,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
             alpha=alpha, l1_ratio=l1_ratio,
             shuffle=shuffle, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, warmup_steps=warmup_steps,
-            max_grad_norm=max_grad_norm, weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm, weight_decay=weight_decay, max_fun=max_fun,
         )
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight

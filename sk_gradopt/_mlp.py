@@ -245,6 +245,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         weight_decay=0.0,
         batch_size="auto",
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -268,7 +269,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
-            weight_decay=weight_decay,
+            weight_decay=weight_decay, max_fun=max_fun,
         ))
         self.epsilon = epsilon
 
@@ -378,6 +379,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         weight_decay=0.0,
         batch_size="auto",
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -401,7 +403,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
-            weight_decay=weight_decay,
+            weight_decay=weight_decay, max_fun=max_fun,
         ))
         self.class_weight = class_weight
 
