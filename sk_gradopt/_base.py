@@ -299,6 +299,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self._set_progress(progress)
         if plan.learning_rate is not None:
             self.learning_rate_ = plan.learning_rate
+        elif second_order:  # no learning rate: none left from an earlier fit either
+            self.__dict__.pop("learning_rate_", None)
         if callbacks is not None:
             callbacks.end(callbacks.context, progress.params)
         return self

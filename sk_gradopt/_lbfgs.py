@@ -10,7 +10,8 @@ optimizers,
 ``MLPRegressor(solver="lbfgs")`` does: the parameters packed into one flat
 float64 vector (every ``coef``, then every intercept, in layer order, as
 scikit-learn packs them), ``maxiter=max_iter``, ``maxfun=max_fun`` and
-``gtol=tol``. The objective and its gradient come from the model's own
+``gtol=tol``, and ``ftol`` as ``LogisticRegression`` passes it
+(:data:`FTOL`). The objective and its gradient come from the model's own
 ``loss_and_grad`` and the penalty (:mod:`._models`, :mod:`._penalties`):
 the training loop's objective, evaluated on the full batch.
 
@@ -48,6 +49,12 @@ __all__ = ["SECOND_ORDER", "lbfgs_train"]
 #: The optimizer names that are not first-order update rules: the estimators
 #: accept them beside ``OPTIMIZERS`` and fit them with :func:`lbfgs_train`.
 SECOND_ORDER = ("lbfgs",)
+
+#: scipy's relative-reduction test: stop once an iteration lowers the
+#: objective by less than this fraction. scikit-learn's ``LogisticRegression``
+#: and GLMs pass this value (scipy's default, 2.2e-9, stops far from the
+#: optimum of a flat objective), so that ``tol`` (``gtol``) decides.
+FTOL = 64 * np.finfo(np.float64).eps
 
 #: scipy >= 1.15 ignores ``iprint`` (and 1.16 warns about it): where it works
 #: it prints scipy's own report with ``verbose``, as scikit-learn's MLP does.
@@ -243,7 +250,7 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
 def _minimize(objective, iterations, x0, config, max_fun):
     """Run ``scipy.optimize.minimize``; the :class:`Outcome`."""
     options = {"maxfun": max_fun, "maxiter": config.max_iter,
-               "gtol": 0.0 if config.tol is None else config.tol}
+               "gtol": 0.0 if config.tol is None else config.tol, "ftol": FTOL}
     if _SCIPY_TAKES_IPRINT:
         options["iprint"] = 1 if config.verbose else -1
     try:

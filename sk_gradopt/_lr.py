@@ -35,6 +35,7 @@ from ._array_api import (
 )
 from ._base import BaseGradientEstimator
 from ._epoch import Data, batches, gradient_step
+from ._lbfgs import SECOND_ORDER
 
 __all__ = ["LRRangeTestResult", "lr_range_test"]
 
@@ -225,6 +226,12 @@ def lr_range_test(estimator, X, y, *, min_lr=1e-7, max_lr=10.0, num_steps=100,
     # spares "auto" its computation.
     estimator.set_params(learning_rate=1.0, early_stopping=False, warm_start=False)
     estimator._validate_params()
+    if estimator.optimizer in SECOND_ORDER:
+        raise ValueError(
+            f"lr_range_test has nothing to test for optimizer={estimator.optimizer!r}: "
+            "L-BFGS has no learning rate (its line search chooses each step). Test a "
+            "first-order optimizer such as 'sgd' or 'adam'."
+        )
     ramp = _GeometricRamp(float(min_lr), float(max_lr), num_steps)
     decades = ramp.log_span / math.log(10.0)
     if (num_steps - 1) < MIN_POINTS_PER_DECADE * decades:
