@@ -15,7 +15,13 @@ optimizer     parameters searched (besides ``optimizer`` itself)
 ``momentum``  ``learning_rate``, ``momentum``, ``nesterov``, ``batch_size``
 ``rmsprop``   ``learning_rate``, ``rho``, ``batch_size``
 ``adam``      ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
+``lbfgs``     nothing of its own (only when asked for by name, not in ``"all"``)
 ============  ================================================================
+
+``"lbfgs"`` (full-batch L-BFGS, the second-order comparator) has no
+learning rate, schedule, batch size or training tools: its space holds
+``optimizer`` and, when asked for, the structure of a multi-layer
+perceptron, so that a search can set it against the first-order rules.
 
 ``schedule`` joins every space when asked for, and so do the structure of
 a multi-layer perceptron (``hidden_layer_sizes``, ``activation``) for
@@ -47,6 +53,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.stats import loguniform, uniform
 
+from ._lbfgs import SECOND_ORDER
 from ._models import ACTIVATIONS
 from ._optimizers import OPTIMIZERS
 from ._reprs import plain_repr
@@ -75,6 +82,9 @@ _BAYES_BATCH_SIZES = (16, 256)
 
 # Adam's beta_2 lives on a log scale of 1 - beta_2: three values, in every kind.
 _BETA_2 = [0.99, 0.999, 0.9999]
+
+# The parameters of the model's structure: the only shared ones that apply to L-BFGS.
+_STRUCTURE = ("hidden_layer_sizes", "activation")
 
 # The parameters an optimizer reads besides learning_rate (and the schedule).
 _USES_BATCH_SIZE = {"sgd", "momentum", "rmsprop", "adam"}
@@ -131,8 +141,14 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
     """The space of one optimizer, without the prefix.
 
     ``shared``: name -> values that every optimizer's space holds (the MLP's
-    structure, the training tools).
+    structure, the training tools). ``"lbfgs"`` reads none but the structure.
     """
+    if optimizer in SECOND_ORDER:  # no learning rate, schedule, batches or training tools
+        space = {"optimizer": _choices([optimizer], kind, dimension)}
+        for name, values in (shared or {}).items():
+            if name in _STRUCTURE:
+                space[name] = _choices(values, kind, dimension)
+        return space
     low, high = learning_rate or DEFAULT_LEARNING_RATES[optimizer]
     space = {
         "optimizer": _choices([optimizer], kind, dimension),
@@ -183,23 +199,28 @@ def _import_skopt_space():
 
 
 def _check_optimizers(optimizer):
-    """The optimizer names asked for, and whether to return a list of spaces."""
+    """The optimizer names asked for, and whether to return a list of spaces.
+
+    ``"all"`` is the first-order rules; ``"lbfgs"`` is given by name only.
+    """
     valid = ", ".join(repr(name) for name in (*OPTIMIZERS, "all"))
+    by_name = ", ".join(repr(name) for name in SECOND_ORDER)
     if isinstance(optimizer, str):
         if optimizer == "all":
             return list(OPTIMIZERS), True
-        if optimizer in OPTIMIZERS:
+        if optimizer in OPTIMIZERS or optimizer in SECOND_ORDER:
             return [optimizer], False
         raise ValueError(
             f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid}, or a "
-            "list of optimizer names."
+            f"list of optimizer names ({by_name} too, by name)."
         )
     if isinstance(optimizer, Sequence) and len(optimizer) > 0:
-        unknown = [name for name in optimizer if name not in OPTIMIZERS]
+        unknown = [name for name in optimizer
+                   if name not in OPTIMIZERS and name not in SECOND_ORDER]
         if unknown:
             raise ValueError(
                 f"Unknown optimizer(s) {plain_repr(unknown)}; valid optimizers are "
-                f"{', '.join(repr(name) for name in OPTIMIZERS)}."
+                f"{', '.join(repr(name) for name in (*OPTIMIZERS, *SECOND_ORDER))}."
             )
         return list(dict.fromkeys(optimizer)), True
     raise ValueError(
@@ -352,11 +373,14 @@ def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
 
     Parameters
     ----------
-    optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "all"} or list of str, \
+    optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "lbfgs", "all"} or list of str, \
 default="all"
         The optimizer whose settings to search. ``"all"`` (or a list of
         names) gives a conditional space: one dict per optimizer, each
-        holding only the parameters that optimizer reads.
+        holding only the parameters that optimizer reads. ``"all"`` is the
+        first-order optimizers; ``"lbfgs"`` joins when named (e.g.
+        ``["adam", "lbfgs"]``): its space holds ``optimizer`` and the MLP
+        structure only, as it has no learning rate.
 
     kind : {"grid", "random", "bayes"}, default="grid"
         The searcher the space is for. ``"grid"``: lists of values, for

@@ -337,3 +337,31 @@ def test_sklearn_compatible_with_lbfgs(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+# ------------------------------------------------------------------ search spaces
+
+def test_search_space_offers_lbfgs_by_name_only(regression):
+    from sklearn.model_selection import GridSearchCV
+
+    from sk_gradopt import OPTIMIZERS, search_space
+
+    assert "lbfgs" not in [space["optimizer"][0] for space in search_space("all")]
+    assert len(search_space("all")) == len(OPTIMIZERS)
+    assert search_space("lbfgs", weight_decay=True, schedule="cosine",
+                        learning_rate=(0.01, 1.0)) == {"optimizer": ["lbfgs"]}
+    spaces = search_space(["adam", "lbfgs"], "random", prefix="m__",
+                          hidden_layer_sizes=[(3,), (4,)], activation="tanh")
+    assert spaces[1] == {"m__optimizer": ["lbfgs"], "m__hidden_layer_sizes": [(3,), (4,)],
+                         "m__activation": ["tanh"]}
+    assert "m__learning_rate" in spaces[0]
+    X, y = regression
+    grid = search_space(["gd", "lbfgs"], learning_rate=(0.01, 0.1),
+                        hidden_layer_sizes=[(3,)])
+    search = GridSearchCV(GradientMLPRegressor(max_iter=20, tol=None, random_state=0),
+                          grid, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert sorted({p["optimizer"] for p in search.cv_results_["params"]}) == ["gd", "lbfgs"]
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
