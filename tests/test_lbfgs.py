@@ -7,6 +7,7 @@ same initial weights (``random_state``) with the matching ``alpha``
 """
 
 import inspect
+import json
 import pickle
 import re
 import warnings
@@ -365,3 +366,17 @@ def test_search_space_offers_lbfgs_by_name_only(regression):
         search.fit(X, y)
     assert sorted({p["optimizer"] for p in search.cv_results_["params"]}) == ["gd", "lbfgs"]
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_cli_tune_searches_lbfgs_when_named(capsys):
+    from sk_gradopt import search_space
+    from sk_gradopt.cli import main
+
+    code = main(["tune", "--dataset", "iris", "--max-iter", "30", "--optimizer", "gd",
+                 "--optimizer", "lbfgs", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    n_grid = len(search_space("gd", "grid")["learning_rate"]) + 1  # gd's rates, lbfgs
+    assert result["n_candidates"] == n_grid
+    assert result["best_params"]["optimizer"] in ("gd", "lbfgs")

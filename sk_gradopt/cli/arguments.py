@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from .._lbfgs import SECOND_ORDER
 from .._lr import lr_range_test
 from .._optimizers import OPTIMIZERS
 from .data import DATASETS, MAX_INFERRED_CLASSES, TASKS
@@ -219,6 +220,12 @@ def add_tune_arguments(parser):
     parser.add_argument("--n-iter", type=positive_int, metavar="N",
                         help="candidates sampled in total by random and bayes "
                              "(default: 20; bayes needs at least one per optimizer)")
+    parser.add_argument("--optimizer", choices=(*OPTIMIZERS, *SECOND_ORDER),
+                        action="append", metavar="NAME",
+                        help=f"an optimizer to search, one of "
+                             f"{', '.join((*OPTIMIZERS, *SECOND_ORDER))}; repeatable "
+                             "(default: the first-order ones; lbfgs, which has no "
+                             "learning rate, only when named)")
     parser.add_argument("--cv", type=cv_folds, default=3, metavar="N",
                         help="cross-validation folds (default: %(default)s)")
     parser.add_argument("--n-jobs", type=n_jobs, default=1, metavar="N",
