@@ -154,10 +154,16 @@ class Objective:
             self.best_x, self.best_value = self.last_x, value
 
     def value_at(self, flat):
-        """The objective at ``flat``: remembered if it was the last point evaluated."""
+        """The objective at ``flat``: remembered if it was the last point evaluated.
+
+        An evaluation made here is not one of L-BFGS's: it is not counted.
+        """
         if self.last_x is not None and np.array_equal(flat, self.last_x):
             return self.last_value
-        return self(flat)[0]
+        n_calls = self.n_calls
+        value = self(flat)[0]
+        self.n_calls = n_calls
+        return value
 
 
 class _Stop(Exception):
@@ -226,7 +232,8 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
     Progress
         ``n_iter``: L-BFGS iterations (scipy's ``nit``); ``t``: evaluations
         of the objective and gradient, added to ``progress.t``;
-        ``loss_curve``: the objective at each iterate.
+        ``loss_curve``: the objective at each iterate (at the start, when
+        no iteration was made).
     """
     progress = progress.copy()
     if data.weight_sum == 0:
@@ -281,11 +288,15 @@ def _finite_result(objective, outcome, config):
         )
         return objective.best_x
     if outcome.status > 0 and not (outcome.status == 1 and config.tol is None):
+        advice = (
+            f"Increase max_iter (max_iter={config.max_iter}) or max_fun, or scale the "
+            "features (StandardScaler)." if outcome.status == 1 else
+            "Its line search found no lower objective: scale the features "
+            "(StandardScaler) and the targets, or loosen tol."
+        )
         warnings.warn(
             f"L-BFGS (optimizer='lbfgs') failed to converge after {outcome.n_iter} "
-            f"iteration(s) (status={outcome.status}): {outcome.message}. Increase "
-            f"max_iter (max_iter={config.max_iter}) or max_fun, or scale the data "
-            "(StandardScaler).",
+            f"iteration(s) (status={outcome.status}): {outcome.message.strip()} {advice}",
             ConvergenceWarning,
         )
     return outcome.flat

@@ -267,6 +267,18 @@ def test_lr_range_test_refuses_lbfgs(regression):
         lr_range_test(GradientRegressor(optimizer="lbfgs"), X, y)
 
 
+@pytest.mark.parametrize("Estimator", [GradientRegressor, GradientMLPRegressor])
+def test_overflowing_steps_keep_finite_weights_and_warn(Estimator, regression):
+    X, y = regression
+    with pytest.warns(ConvergenceWarning, match="lbfgs.*line search.*scale"):
+        est = _small(Estimator, max_iter=20).fit(X, y * 1e100)  # a first step overflows
+    params = [est.coef_] if hasattr(est, "coef_") else est.coefs_ + est.intercepts_
+    assert all(np.all(np.isfinite(p)) for p in params)
+    assert est.loss_curve_ and all(np.isfinite(est.loss_curve_))
+    with pytest.raises(ValueError, match="objective at the initial weights is not finite"):
+        _small(Estimator).fit(X, y * 1e160)
+
+
 def test_nan_in_X_is_sklearns_error(regression):
     X, y = regression
     X = X.copy()
