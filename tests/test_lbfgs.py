@@ -392,3 +392,43 @@ def test_cli_tune_searches_lbfgs_when_named(capsys):
     n_grid = len(search_space("gd", "grid")["learning_rate"]) + 1  # gd's rates, lbfgs
     assert result["n_candidates"] == n_grid
     assert result["best_params"]["optimizer"] in ("gd", "lbfgs")
+
+
+# ------------------------------------------------------------------ callbacks
+
+class _Recorder:
+    """A scikit-learn callback that counts the iterations; asks to stop after ``stop_after``."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after, self.ends = stop_after, []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "epoch":
+            self.ends.append(fitted_estimator)
+        return self.stop_after is not None and len(self.ends) >= self.stop_after
+
+
+def test_callbacks_see_each_iteration_and_can_stop_it(binary):
+    pytest.importorskip("sklearn.callback", reason="scikit-learn without callbacks")
+    X, y = binary
+    recorder = _Recorder()
+    clf = GradientClassifier(optimizer="lbfgs", tol=1e-8).set_callbacks(recorder).fit(X, y)
+    assert len(recorder.ends) == clf.n_iter_ > 3
+    assert_array_equal(recorder.ends[-1].predict_proba(X), clf.predict_proba(X))
+    stopper = _Recorder(stop_after=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a requested stop isn't a failure
+        stopped = GradientClassifier(optimizer="lbfgs", tol=1e-8).set_callbacks(stopper)
+        stopped.fit(X, y)
+    assert stopped.n_iter_ == 3 == len(stopped.loss_curve_)
+    assert_allclose(stopped.loss_curve_, clf.loss_curve_[:3], rtol=1e-12)
+    assert_array_equal(stopper.ends[-1].coef_, stopped.coef_)
