@@ -55,6 +55,7 @@ from ._array_api import (
     to_numpy,
 )
 from ._lbfgs import SECOND_ORDER, lbfgs_train
+from ._tasks import has_partial_fit
 from ._lipschitz import ADAPTIVE_AUTO_LEARNING_RATE
 from ._optimizers import OPTIMIZERS, make_optimizer
 from ._penalties import Penalty
@@ -312,13 +313,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         memory: no ``partial_fit`` (as ``MLPRegressor(solver="lbfgs")``), no
         l1 part in the penalty, no Dask input.
         """
-        if partial:
-            raise ValueError(
-                f"partial_fit is not available with optimizer={self.optimizer!r}: L-BFGS "
-                "minimises the objective over the whole training set at once (as "
-                "MLPRegressor(solver='lbfgs') has no partial_fit). Call fit, or choose "
-                "a first-order optimizer such as 'sgd' or 'adam' to train by batches."
-            )
+        if partial:  # (partial_fit is hidden: see _tasks.has_partial_fit)
+            has_partial_fit(self)
         if self.penalty in ("l1", "elasticnet"):
             raise ValueError(
                 f"penalty={self.penalty!r} is not available with optimizer="
@@ -454,13 +450,15 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         ``learning_rate`` is the base rate (see ``_base_learning_rate``).
         Hyperparameters are cast to Python floats: NumPy scalars (from
         ``RandomizedSearchCV``, say) would turn float32 arithmetic into float64.
+        ``"lbfgs"`` has no update rule: its config holds ``"gd"``'s, stateless.
         """
+        rule = "gd" if self.optimizer in SECOND_ORDER else self.optimizer
         return Config(
             model=self._make_model(),
             loss_fn=self._loss_function(),
             penalty=Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio)),
-            optimizer=make_optimizer(  # ("lbfgs" has no rule: a stateless stand-in)
-                "gd" if self.optimizer in SECOND_ORDER else self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
+            optimizer=make_optimizer(
+                rule, momentum=float(self.momentum), nesterov=bool(self.nesterov),
                 rho=float(self.rho), beta_1=float(self.beta_1),
                 beta_2=float(self.beta_2), eps=float(self.eps),
             ),

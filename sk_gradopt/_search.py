@@ -211,8 +211,8 @@ def _check_optimizers(optimizer):
         if optimizer in OPTIMIZERS or optimizer in SECOND_ORDER:
             return [optimizer], False
         raise ValueError(
-            f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid}, or a "
-            f"list of optimizer names ({by_name} too, by name)."
+            f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid} (or "
+            f"{by_name}, which 'all' leaves out), or a list of optimizer names."
         )
     if isinstance(optimizer, Sequence) and len(optimizer) > 0:
         unknown = [name for name in optimizer

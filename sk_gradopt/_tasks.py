@@ -19,10 +19,10 @@ from ._lbfgs import SECOND_ORDER
 from ._losses import get_loss, predicted_labels
 from ._reprs import plain_repr
 
-__all__ = ["ClassificationMixin", "RegressionMixin"]
+__all__ = ["ClassificationMixin", "RegressionMixin", "has_partial_fit"]
 
 
-def _has_partial_fit(estimator):
+def has_partial_fit(estimator):
     """``partial_fit`` exists for the first-order optimizers (not ``"lbfgs"``).
 
     As ``MLPRegressor(solver="lbfgs")``: L-BFGS minimises over all the data
@@ -48,7 +48,7 @@ class RegressionMixin:
         tags.target_tags.multi_output = True
         return tags
 
-    @available_if(_has_partial_fit)
+    @available_if(has_partial_fit)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
@@ -145,7 +145,7 @@ class ClassificationMixin:
     _y_validation = {"multi_output": False, "y_numeric": False}
     _y_on_device = False
 
-    @available_if(_has_partial_fit)
+    @available_if(has_partial_fit)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
