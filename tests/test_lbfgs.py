@@ -307,6 +307,23 @@ def test_float32_sparse_and_array_api_inputs_fit_the_same_model(binary):
     assert_allclose(np.asarray(strict.to_numpy().coef_), ref.coef_, rtol=1e-10, atol=1e-12)
 
 
+def test_mlp_on_array_api_input_equals_the_numpy_fit(regression):
+    xps = pytest.importorskip("array_api_strict")
+    X, y = regression
+    params = dict(optimizer="lbfgs", hidden_layer_sizes=(4,), max_iter=15, tol=None,
+                  random_state=0)
+    ref = GradientMLPRegressor(**params).fit(X, y)
+    device = xps.Device("device1")
+    with config_context(array_api_dispatch=True):
+        mlp = GradientMLPRegressor(**params).fit(xps.asarray(X, device=device),
+                                                 xps.asarray(y, device=device))
+        assert all(c.device == device for c in mlp.coefs_ + mlp.intercepts_)
+    cpu = mlp.to_numpy()
+    for a, b in zip(cpu.coefs_ + cpu.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert_allclose(np.asarray(a), b, rtol=1e-10, atol=1e-12)
+    assert mlp.n_iter_ == ref.n_iter_ == 15
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_params_clone_and_pickle(Estimator, regression, binary):
     X, y = _data_for(Estimator, regression, binary)
