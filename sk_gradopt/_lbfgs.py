@@ -105,8 +105,8 @@ class Layout(NamedTuple):
 
 def host_float64(data):
     """``data`` as float64 NumPy arrays (a sparse ``X`` stays a CSR matrix)."""
-    X = data.X.astype(np.float64) if issparse(data.X) else to_numpy(data.X)
-    arrays = [X] + [to_numpy(a) for a in data[1:3]]
+    arrays = [data.X if issparse(data.X) else to_numpy(data.X),
+              *(to_numpy(a) for a in data[1:3])]
     X, Y, sw = (None if a is None else a.astype(np.float64, copy=False) for a in arrays)
     return Data(X, Y, sw, data.weight_sum)
 
