@@ -175,12 +175,25 @@ class _Stop(Exception):
 
 
 class Iterations:
-    """scipy's callback: records the objective of each iterate, reports, may stop."""
+    """scipy's callback: records the objective of each iterate, reports, may stop.
+
+    Each iteration is one task (``"epoch"``) of scikit-learn's callbacks: it
+    begins with the iteration's first evaluation (:meth:`evaluate`, the
+    function scipy calls) and ends at its iterate, so that a callback times
+    the iteration's work.
+    """
 
     def __init__(self, objective, config, callbacks):
         self.objective, self.config, self.callbacks = objective, config, callbacks
         self.curve = []
         self.start_time = time.perf_counter()
+        self.context = None  # the callbacks' task of the iteration under way
+
+    def evaluate(self, flat):
+        """The objective and its gradient at ``flat`` (the function scipy minimises)."""
+        if self.callbacks is not None and self.context is None:
+            self.context = self.callbacks.begin_epoch()
+        return self.objective(flat)
 
     def __call__(self, flat):
         value = self.objective.value_at(flat)
@@ -191,7 +204,7 @@ class Iterations:
                   f"time = {time.perf_counter() - self.start_time:.3f}s")
             self.start_time = time.perf_counter()
         if self.callbacks is not None:
-            context = self.callbacks.begin_epoch()
+            context, self.context = self.context or self.callbacks.begin_epoch(), None
             if self.callbacks.end(context, self.objective.layout.unpack(flat.copy())):
                 raise _Stop(flat.copy())
 
@@ -241,8 +254,7 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
     layout = Layout.of(progress.params)
     objective = Objective(config, host_float64(data), layout, check_input)
     iterations = Iterations(objective, config, callbacks)
-    outcome = _minimize(objective, iterations, layout.pack(_on_host(progress.params)),
-                        config, max_fun)
+    outcome = _minimize(iterations, layout.pack(_on_host(progress.params)), config, max_fun)
     flat = _finite_result(objective, outcome, config)
     if not iterations.curve and math.isfinite(objective.value_at(flat)):
         iterations.curve.append(objective.value_at(flat))  # no iteration: the start
@@ -254,15 +266,15 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
     return progress
 
 
-def _minimize(objective, iterations, x0, config, max_fun):
+def _minimize(iterations, x0, config, max_fun):
     """Run ``scipy.optimize.minimize``; the :class:`Outcome`."""
     options = {"maxfun": max_fun, "maxiter": config.max_iter,
                "gtol": 0.0 if config.tol is None else config.tol, "ftol": FTOL}
     if _SCIPY_TAKES_IPRINT:
         options["iprint"] = 1 if config.verbose else -1
     try:
-        result = scipy.optimize.minimize(objective, x0, method="L-BFGS-B", jac=True,
-                                         callback=iterations, options=options)
+        result = scipy.optimize.minimize(iterations.evaluate, x0, method="L-BFGS-B",
+                                         jac=True, callback=iterations, options=options)
     except _Stop as stop:
         return Outcome(stop.flat, len(iterations.curve), -1, "stopped by a callback")
     message = result.message if isinstance(result.message, str) else str(result.message)

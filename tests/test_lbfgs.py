@@ -24,6 +24,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import sk_gradopt._lbfgs as _lbfgs
 from sk_gradopt import (
     GradientClassifier,
     GradientMLPClassifier,
@@ -417,7 +418,7 @@ class _Recorder:
     """A scikit-learn callback that counts the iterations; asks to stop after ``stop_after``."""
 
     def __init__(self, stop_after=None):
-        self.stop_after, self.ends = stop_after, []
+        self.stop_after, self.ends, self.events = stop_after, [], []
 
     def setup(self, estimator, context):
         pass
@@ -426,20 +427,33 @@ class _Recorder:
         pass
 
     def on_fit_task_begin(self, estimator, context):
-        pass
+        if context.task_name == "epoch":
+            self.events.append("begin")
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.task_name == "epoch":
+            self.events.append("end")
             self.ends.append(fitted_estimator)
         return self.stop_after is not None and len(self.ends) >= self.stop_after
 
 
-def test_callbacks_see_each_iteration_and_can_stop_it(binary):
+def test_callbacks_see_each_iteration_and_can_stop_it(binary, monkeypatch):
     pytest.importorskip("sklearn.callback", reason="scikit-learn without callbacks")
     X, y = binary
     recorder = _Recorder()
+    evaluate = _lbfgs.Objective.__call__
+
+    def logged(objective, flat):
+        recorder.events.append("evaluation")
+        return evaluate(objective, flat)
+
+    monkeypatch.setattr(_lbfgs.Objective, "__call__", logged)
     clf = GradientClassifier(optimizer="lbfgs", tol=1e-8).set_callbacks(recorder).fit(X, y)
     assert len(recorder.ends) == clf.n_iter_ > 3
+    # each iteration is a task that spans its evaluations (which a callback can time)
+    tasks = "".join({"begin": "(", "end": ")", "evaluation": "e"}[e] for e in recorder.events)
+    assert re.fullmatch(r"(\(e+\))+", tasks), tasks
+    assert tasks.count("e") == clf.t_
     assert_array_equal(recorder.ends[-1].predict_proba(X), clf.predict_proba(X))
     stopper = _Recorder(stop_after=3)
     with warnings.catch_warnings():
