@@ -463,3 +463,27 @@ def test_callbacks_see_each_iteration_and_can_stop_it(binary, monkeypatch):
     assert stopped.n_iter_ == 3 == len(stopped.loss_curve_)
     assert_allclose(stopped.loss_curve_, clf.loss_curve_[:3], rtol=1e-12)
     assert_array_equal(stopper.ends[-1].coef_, stopped.coef_)
+
+
+# ------------------------------------------------------------------ the race
+
+def test_compare_optimizers_races_lbfgs_when_named(regression):
+    from sk_gradopt import OptimizerComparisonDisplay, compare_optimizers
+
+    X, y = regression
+    estimator = GradientRegressor(max_iter=30, alpha=0.01, tol=1e-10)
+    comparison = compare_optimizers(estimator, X, y, optimizers=["gd", "lbfgs"],
+                                    learning_rates=0.1, n_seeds=1, random_state=0)
+    assert comparison.optimizers_ == ["gd", "lbfgs"]
+    assert np.isnan(comparison.learning_rates_["lbfgs"])
+    assert comparison.tuned_ == {"gd": False, "lbfgs": False}
+    (fitted,) = comparison.estimators_["lbfgs"]
+    assert fitted.optimizer == "lbfgs" and fitted.n_iter_ == comparison.n_iter_["lbfgs"][0]
+    # the second-order comparator reaches the optimum that 30 epochs of gd approach
+    optimum = comparison.reference_.objective
+    assert comparison.final_objective_["lbfgs"][0] == pytest.approx(optimum, rel=1e-9)
+    assert comparison.final_objective_["gd"][0] > optimum * (1 + 1e-6)
+    assert comparison.train_loss_["lbfgs"].shape[1] == fitted.n_iter_
+    pytest.importorskip("matplotlib")
+    display = OptimizerComparisonDisplay.from_comparison(comparison)
+    assert display.lines_["lbfgs"].get_label() == "lbfgs"
