@@ -41,7 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._array_api import array_device, issparse, namespace, to_numpy
 from ._epoch import Data
 from ._models import dtype_name
-from ._training import Progress, _check_finite_start
+from ._training import _check_finite_start
 from ._tree import Layer
 
 __all__ = ["SECOND_ORDER", "lbfgs_train"]
