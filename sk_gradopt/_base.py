@@ -59,6 +59,8 @@ from ._array_api import (
     off_host,
     to_numpy,
 )
+from ._lbfgs import SECOND_ORDER, lbfgs_train
+from ._tasks import has_partial_fit
 from ._optimizers import OPTIMIZERS, SPECS, make_optimizer
 from ._penalties import Penalty
 from .schedules import SCHEDULES, Schedule
@@ -71,7 +73,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     """Parameters, validation and the call into the training loop, for every estimator."""
 
     _parameter_constraints: dict = {
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS) | set(SECOND_ORDER))],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "schedule": [StrOptions(set(SCHEDULES)), Schedule, callable],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -88,6 +90,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         "momentum_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -146,6 +149,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         scoring=None,
         amsgrad=False,
         momentum_decay=4e-3,
+        max_fun=15000,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -179,6 +183,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         self.scoring = scoring
         self.amsgrad = amsgrad
         self.momentum_decay = momentum_decay
+        self.max_fun = max_fun
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -291,26 +296,64 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _fit_in_namespace(self, X, y, sample_weight, init, *, partial, classes, compiled=True,
                           validation=None):
-        """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit)."""
+        """Validate, then run ``max_iter`` epochs (fit) or one epoch (partial_fit).
+
+        ``optimizer="lbfgs"`` runs :func:`~sk_gradopt._lbfgs.lbfgs_train`
+        (up to ``max_iter`` L-BFGS iterations) instead of the loop.
+        """
+        second_order = self.optimizer in SECOND_ORDER
+        if second_order:
+            self._check_second_order(X, partial)
         plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes,
                                  validation=validation)
         callbacks = Callbacks.begin(
             self, plan.n_epochs, *plan.inputs, self._params_attributes
         )
-        progress = train(
-            plan.data, plan.validation, plan.progress, plan.config, rng=plan.rng,
-            n_epochs=plan.n_epochs, stopping=not partial, zero_init=plan.zero_init,
-            callbacks=callbacks, compiled=compiled,
-            check_input=None if is_dask_collection(plan.inputs[0])
-            else lambda: self._check_finite(plan.inputs[0]),
-            score=self._validation_score(plan),
-        )
+        check_input = (None if is_dask_collection(plan.inputs[0])
+                       else lambda: self._check_finite(plan.inputs[0]))
+        if second_order:
+            progress = lbfgs_train(plan.data, plan.progress, plan.config,
+                                   max_fun=self.max_fun, callbacks=callbacks,
+                                   check_input=check_input)
+        else:
+            progress = train(
+                plan.data, plan.validation, plan.progress, plan.config, rng=plan.rng,
+                n_epochs=plan.n_epochs, stopping=not partial, zero_init=plan.zero_init,
+                callbacks=callbacks, compiled=compiled, check_input=check_input,
+                score=self._validation_score(plan),
+            )
         self._set_progress(progress)
         if plan.learning_rate is not None:
             self.learning_rate_ = plan.learning_rate
+        elif second_order:  # no learning rate: none left from an earlier fit either
+            self.__dict__.pop("learning_rate_", None)
         if callbacks is not None:
             callbacks.end(callbacks.context, progress.weights)
         return self
+
+    def _check_second_order(self, X, partial):
+        """Refuse what ``optimizer="lbfgs"`` cannot do, before any validation.
+
+        L-BFGS minimises a smooth objective over all the data at once, in
+        memory: no ``partial_fit`` (as ``MLPRegressor(solver="lbfgs")``), no
+        l1 part in the penalty, no Dask input.
+        """
+        if partial:  # (partial_fit is hidden: see _tasks.has_partial_fit)
+            has_partial_fit(self)
+        if self.penalty in ("l1", "elasticnet"):
+            raise ValueError(
+                f"penalty={self.penalty!r} is not available with optimizer="
+                f"{self.optimizer!r}: the l1 part of the penalty is not smooth, and "
+                "L-BFGS needs a smooth objective. Use penalty='l2' or None, or a "
+                "first-order optimizer, whose proximal step handles the l1 part."
+            )
+        if is_dask_collection(X):
+            raise TypeError(
+                f"optimizer={self.optimizer!r} does not take Dask input: L-BFGS runs "
+                "in memory on one machine (scipy.optimize). Compute the array first "
+                "(X.compute()) if it fits in memory, or choose a first-order optimizer "
+                "('gd' computes the full-batch gradient over the blocks)."
+            )
 
     def _prepare_fit(self, X, y, sample_weight=None, init=(), *, partial=False, classes=None,
                      validation=None):
@@ -371,7 +414,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         learning_rate = self._base_learning_rate(data, first_call)
         # (None: "auto" waits for data that carries weight; nothing trains until then)
         config = self._training_config(math.nan if learning_rate is None else learning_rate)
-        early_stopping = self.early_stopping and not partial
+        # (L-BFGS fits all the data: early_stopping is ignored, as by MLPRegressor)
+        early_stopping = (self.early_stopping and not partial
+                          and self.optimizer not in SECOND_ORDER)
         if first_call:
             # The model's random draws (an MLP's weights) come first, as in sklearn.
             params, zero_init = self._initial_params(X, Y.shape[1], init, xp, device)
@@ -403,6 +448,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         weights) 1 / L has nothing to measure, and the value is None (that
         call trains nothing; a later one computes it).
         """
+        if self.optimizer in SECOND_ORDER:  # L-BFGS has no learning rate
+            return None
         if not isinstance(self.learning_rate, str):
             return float(self.learning_rate)
         if not first_call and hasattr(self, "learning_rate_"):
@@ -440,6 +487,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         ``learning_rate`` is the base rate (see ``_base_learning_rate``).
         Hyperparameters are cast to Python floats: NumPy scalars (from
         ``RandomizedSearchCV``, say) would turn float32 arithmetic into float64.
+        ``"lbfgs"`` has no update rule: its config holds ``"gd"``'s, stateless.
         """
         if isinstance(self.schedule, Schedule):
             self.schedule.validate()
@@ -476,8 +524,10 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 f"amsgrad=True)); optimizer={self.optimizer!r} has none. Set "
                 "optimizer='adam' or amsgrad=False."
             )
+        # (L-BFGS runs outside the loop: the plan carries gd's empty state for it)
+        name = "gd" if self.optimizer in SECOND_ORDER else self.optimizer
         return make_optimizer(
-            self.optimizer, momentum=float(self.momentum), nesterov=bool(self.nesterov),
+            name, momentum=float(self.momentum), nesterov=bool(self.nesterov),
             rho=float(self.rho), beta_1=float(self.beta_1), beta_2=float(self.beta_2),
             eps=float(self.eps), amsgrad=bool(self.amsgrad),
             momentum_decay=float(self.momentum_decay),

@@ -34,6 +34,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_consistent_length
 
+from ._lbfgs import SECOND_ORDER
 from ._optimizers import DEFAULT_RACE, OPTIMIZERS
 from ._reference import (_LossOn, _loss_is_public, reference_solution, training_objective,
                          validation_loss)
@@ -333,7 +334,8 @@ class OptimizerComparison:
     optimizers_ : list of str
         The optimizers compared, in the order given.
     learning_rates_ : dict of str to float
-        The learning rate of each optimizer: tuned, or as given.
+        The learning rate of each optimizer: tuned, or as given; NaN for
+        ``"lbfgs"``, which has none.
     tuned_ : dict of str to bool
         Whether each rate was tuned.
     tuning_ : dict of str to list of tuple
@@ -435,11 +437,12 @@ def _check_optimizers(optimizers):
     if optimizers is None:
         return list(DEFAULT_RACE)
     names = [optimizers] if isinstance(optimizers, str) else list(optimizers)
-    unknown = [n for n in names if n not in OPTIMIZERS]
+    unknown = [n for n in names if n not in OPTIMIZERS and n not in SECOND_ORDER]
     if unknown:
         raise ValueError(
             f"unknown optimizer {unknown[0]!r} in optimizers; the optimizers are "
-            f"{', '.join(map(repr, OPTIMIZERS))}."
+            f"{', '.join(map(repr, OPTIMIZERS))} (and {', '.join(map(repr, SECOND_ORDER))} "
+            "by name)."
         )
     if not names:
         raise ValueError(f"optimizers is empty; give some of {', '.join(OPTIMIZERS)}.")
@@ -528,7 +531,8 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
         Targets.
     optimizers : list of str, default=None
         The optimizers to compare, among ``sk_gradopt.OPTIMIZERS``; None is
-        the five classics ("gd" to "adam").
+        the five classics ("gd" to "adam"); ``"lbfgs"`` races when named, with
+        no learning rate (NaN in ``learning_rates_``).
     learning_rates : "tune", float or dict of str to float, default="tune"
         ``"tune"`` searches each optimizer's rate; a float is every
         optimizer's; a dict fixes the rates it names, the others are tuned.
@@ -593,12 +597,13 @@ def compare_optimizers(estimator, X, y, *, optimizers=None, learning_rates="tune
 
 
 def _rates(final, names, fixed, data, scorer, seed, parallel):
-    """``(rates, trials)``: the ``fixed`` rates, and the others tuned (:func:`_tune`)."""
-    to_tune = [name for name in names if name not in fixed]
+    """``(rates, trials)``: the ``fixed`` rates, the others tuned (:func:`_tune`); L-BFGS NaN."""
+    none = {name: math.nan for name in names if name in SECOND_ORDER}  # no learning rate
+    to_tune = [name for name in names if name not in fixed and name not in SECOND_ORDER]
     if not to_tune:
-        return dict(fixed), {}
+        return {**fixed, **none}, {}
     tuned, trials = _tune(final, to_tune, *data.parts, scorer, seed=seed, parallel=parallel)
-    return {**fixed, **tuned}, trials
+    return {**fixed, **tuned, **none}, trials
 
 
 def _attach_models(result, by_name, final, data, estimator):
@@ -641,8 +646,9 @@ def _race(final, names, rates, seeds, data, scorer, parallel):
     jobs = [(name, int(seed)) for seed in seeds for name in names]
     runs = parallel(
         delayed(_race_fit)(
-            clone(final).set_params(optimizer=name, learning_rate=rates[name],
-                                    random_state=seed),
+            clone(final).set_params(
+                optimizer=name, random_state=seed,
+                learning_rate=final.learning_rate if math.isnan(rates[name]) else rates[name]),
             *data.parts, scorer)
         for name, seed in jobs
     )
@@ -658,7 +664,7 @@ def _comparison(by_name, rates, fixed, trials, final):
     result = OptimizerComparison()
     result.optimizers_ = names
     result.learning_rates_ = {name: float(rates[name]) for name in names}
-    result.tuned_ = {name: name not in fixed for name in names}
+    result.tuned_ = {name: name in to_tune for name in names}
     result.tuning_ = trials
     result.train_loss_ = {n: _padded([r.train_loss for r in by_name[n]]) for n in names}
     result.validation_loss_ = {

@@ -6,13 +6,20 @@ fit_intercept : bool, default=True
 
 OPTIMIZER_PARAMETERS = """\
 optimizer : {"gd", "sgd", "momentum", "rmsprop", "adam", "adagrad", "adadelta", \
-"adamax", "nadam", "radam"}, default="adam"
+"adamax", "nadam", "radam", "lbfgs"}, default="adam"
         The gradient optimizer. ``"gd"`` is full-batch gradient descent;
         ``"sgd"`` is mini-batch stochastic gradient descent (``batch_size=1``
         is textbook per-sample SGD); the others use mini-batches too. Update
         rules follow ``torch.optim`` (``SGD``, ``RMSprop``, ``Adam``,
         ``Adagrad``, ``Adadelta``, ``Adamax``, ``NAdam``, ``RAdam``); see the
         user guide for each rule and its defaults.
+        ``"lbfgs"`` is full-batch L-BFGS through ``scipy.optimize`` (as
+        ``MLPRegressor(solver="lbfgs")``), the second-order comparator: it
+        has no learning rate, and ignores ``learning_rate``, ``schedule``,
+        ``warmup_steps``, ``max_grad_norm``, ``weight_decay``,
+        ``batch_size``, ``shuffle``, ``average`` and ``early_stopping``; it
+        needs a smooth penalty (``"l2"`` or None) and has no ``partial_fit``
+        (see the user guide).
 
     learning_rate : float or "auto", default=0.01
         Step size (the base of the schedule), > 0. ``"auto"``: ``1 / L``
@@ -99,13 +106,21 @@ or callable, default="constant"
         ``"gd"``. A value >= n_samples is full batch.
 
     max_iter : int, default=1000
-        Maximum number of epochs (passes over the training data).
+        Maximum number of epochs (passes over the training data). For
+        ``"lbfgs"``, the most L-BFGS iterations (scipy's ``maxiter``).
+
+    max_fun : int, default=15000
+        Only for ``"lbfgs"``: the most evaluations of the objective and its
+        gradient (scipy's ``maxfun``, as in ``MLPRegressor``); each is a pass
+        over the training data, and an iteration takes one or more.
 
     tol : float or None, default=1e-4
         Stop when the monitored loss has not improved by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. If that stops a fit whose
         last epochs overshot, the weights with the lowest training objective
-        seen are kept. ``None`` runs exactly ``max_iter`` epochs.
+        seen are kept. ``None`` runs exactly ``max_iter`` epochs. For
+        ``"lbfgs"``, scipy's ``gtol``: stop when the largest entry of the
+        projected gradient is at most ``tol`` (None: 0).
 
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or, with
@@ -191,19 +206,25 @@ FITTED_ATTRIBUTES = """\
 learning_rate_ : float
         The base learning rate used: ``learning_rate``, or its value for
         ``"auto"`` (computed by ``fit``, and by the first ``partial_fit``
-        call whose data carries weight: not set before it).
+        call whose data carries weight: not set before it). ``"lbfgs"``
+        has none and does not set it.
 
     n_iter_ : int
-        Epochs run by the last ``fit`` (cumulated over ``partial_fit`` calls).
+        Epochs run by the last ``fit`` (cumulated over ``partial_fit`` calls);
+        for ``"lbfgs"``, its iterations (scipy's ``nit``).
 
     t_ : int
-        Optimizer steps (mini-batches) taken.
+        Optimizer steps (mini-batches) taken; for ``"lbfgs"``, evaluations
+        of the objective and its gradient (scipy's ``nfev``), each a pass
+        over the training data.
 
     loss_curve_ : list of float
         Training objective per epoch: the weighted mean loss over the epoch's
         batches plus the penalty at the epoch's starting weights (exactly the
         objective at those weights for ``"gd"``). Always finite: an epoch
-        whose objective overflows is not recorded.
+        whose objective overflows is not recorded. For ``"lbfgs"``, the
+        objective at each iterate, one value per iteration (its last is the
+        final objective, ``MLPRegressor``'s ``loss_``).
 
     validation_loss_curve_ : list of float or None
         Mean loss on the validation data after each epoch, when

@@ -35,6 +35,7 @@ from ._array_api import (
 )
 from ._base import BaseGradientEstimator
 from ._epoch import Data, batches, gradient_step
+from ._lbfgs import SECOND_ORDER
 
 __all__ = ["LRRangeTestResult", "lr_range_test"]
 
@@ -215,6 +216,12 @@ def _ramp_estimator(estimator, X, y, random_state):
     # spares "auto" its computation.
     estimator.set_params(learning_rate=1.0, early_stopping=False, warm_start=False)
     estimator._validate_params()
+    if estimator.optimizer in SECOND_ORDER:
+        raise ValueError(
+            f"lr_range_test has nothing to test for optimizer={estimator.optimizer!r}: "
+            "L-BFGS has no learning rate (its line search chooses each step). Test a "
+            "first-order optimizer such as 'sgd' or 'adam'."
+        )
     return estimator, X
 
 

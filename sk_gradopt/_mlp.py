@@ -247,6 +247,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         weight_decay=0.0,
         batch_size="auto",
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -273,7 +274,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
             weight_decay=weight_decay, average=average, scoring=scoring,
-            amsgrad=amsgrad, momentum_decay=momentum_decay,
+            amsgrad=amsgrad, momentum_decay=momentum_decay, max_fun=max_fun,
         ))
         self.epsilon = epsilon
 
@@ -398,6 +399,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         weight_decay=0.0,
         batch_size="auto",
         max_iter=200,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -424,7 +426,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             backend=backend, warmup_steps=warmup_steps, max_grad_norm=max_grad_norm,
             weight_decay=weight_decay, average=average, scoring=scoring,
-            amsgrad=amsgrad, momentum_decay=momentum_decay,
+            amsgrad=amsgrad, momentum_decay=momentum_decay, max_fun=max_fun,
         ))
         self.class_weight = class_weight
 

@@ -671,7 +671,8 @@ class OptimizerComparisonDisplay:
         marked = False
         self.lines_, self.validation_lines_, self.bands_ = {}, {}, {}
         for name in names:
-            label = f"{name} (lr={float(self.learning_rates[name]):.3g})"
+            rate = float(self.learning_rates[name])
+            label = name if math.isnan(rate) else f"{name} (lr={rate:.3g})"  # NaN: lbfgs
             curves = [np.atleast_2d(np.asarray(self.train_loss[name], dtype=float))]
             if validation:
                 curves.append(np.atleast_2d(np.asarray(self.validation_loss[name],

@@ -85,6 +85,7 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         weight_decay=0.0,
         batch_size="auto",
         max_iter=1000,
+        max_fun=15000,
         tol=1e-4,
         n_iter_no_change=5,
         early_stopping=False,
@@ -113,7 +114,7 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
             shuffle=shuffle, random_state=random_state, verbose=verbose,
             warm_start=warm_start, backend=backend, warmup_steps=warmup_steps,
             max_grad_norm=max_grad_norm, weight_decay=weight_decay, average=average,
-            scoring=scoring, amsgrad=amsgrad, momentum_decay=momentum_decay,
+            scoring=scoring, amsgrad=amsgrad, momentum_decay=momentum_decay, max_fun=max_fun,
         )
         self.epsilon = epsilon
         self.fit_intercept = fit_intercept

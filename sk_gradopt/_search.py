@@ -22,7 +22,13 @@ optimizer     parameters searched (besides ``optimizer`` itself)
 ``nadam``     ``learning_rate``, ``beta_1``, ``beta_2``, ``momentum_decay``,
               ``batch_size``
 ``radam``     ``learning_rate``, ``beta_1``, ``beta_2``, ``batch_size``
+``lbfgs``     nothing of its own (only when asked for by name, not in ``"all"``)
 ============  ================================================================
+
+``"lbfgs"`` (full-batch L-BFGS, the second-order comparator) has no
+learning rate, schedule, batch size or training tools: its space holds
+``optimizer`` and, when asked for, the structure of a multi-layer
+perceptron, so that a search can set it against the first-order rules.
 
 ``schedule`` joins every space when asked for (string shortcuts and the
 objects of :mod:`sk_gradopt.schedules`; ``schedule_params`` searches the
@@ -39,6 +45,8 @@ parameter          ``True`` searches              what it is
 ``max_grad_norm``  ``[None, 1.0, 10.0]``          clipping of the gradient's norm;
                                                   None: no clipping
 ``warmup_steps``   ``[0, 10, 100]``               linear warmup, in optimizer steps
+``average``        ``[False, True]``              weight averaging (the last
+                                                  iterate, or the equal average)
 =================  =============================  ==================================
 
 They are finite sets in every kind (a list, or a ``Categorical`` for Bayes):
@@ -57,6 +65,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.stats import loguniform, uniform
 
+from ._lbfgs import SECOND_ORDER
 from ._models import ACTIVATIONS
 from ._optimizers import OPTIMIZERS
 from ._reprs import plain_repr
@@ -94,7 +103,10 @@ _BETA_2 = [0.99, 0.999, 0.9999]
 # NAdam's momentum_decay: torch's 4e-3 in a grid, a log range around it otherwise.
 _MOMENTUM_DECAY = (1e-3, 1e-2)
 
-# The optimizers that take mini-batches: all but "gd".
+# The parameters of the model's structure: the only shared ones that apply to L-BFGS.
+_STRUCTURE = ("hidden_layer_sizes", "activation")
+
+# The optimizers that take mini-batches: all the first-order ones but "gd".
 _USES_BATCH_SIZE = set(OPTIMIZERS) - {"gd"}
 
 # The optimizers that read rho (RMSprop's and Adadelta's decay), and Adam's betas.
@@ -157,8 +169,14 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
     """The space of one optimizer, without the prefix.
 
     ``shared``: name -> values that every optimizer's space holds (the MLP's
-    structure, the training tools).
+    structure, the training tools). ``"lbfgs"`` reads none but the structure.
     """
+    if optimizer in SECOND_ORDER:  # no learning rate, schedule, batches or training tools
+        space = {"optimizer": _choices([optimizer], kind, dimension)}
+        for name, values in (shared or {}).items():
+            if name in _STRUCTURE:
+                space[name] = _choices(values, kind, dimension)
+        return space
     low, high = learning_rate or DEFAULT_LEARNING_RATES[optimizer]
     space = {
         "optimizer": _choices([optimizer], kind, dimension),
@@ -214,23 +232,28 @@ def _import_skopt_space():
 
 
 def _check_optimizers(optimizer):
-    """The optimizer names asked for, and whether to return a list of spaces."""
+    """The optimizer names asked for, and whether to return a list of spaces.
+
+    ``"all"`` is the first-order rules; ``"lbfgs"`` is given by name only.
+    """
     valid = ", ".join(repr(name) for name in (*OPTIMIZERS, "all"))
+    by_name = ", ".join(repr(name) for name in SECOND_ORDER)
     if isinstance(optimizer, str):
         if optimizer == "all":
             return list(OPTIMIZERS), True
-        if optimizer in OPTIMIZERS:
+        if optimizer in OPTIMIZERS or optimizer in SECOND_ORDER:
             return [optimizer], False
         raise ValueError(
-            f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid}, or a "
-            "list of optimizer names."
+            f"optimizer={plain_repr(optimizer)} is not valid; use one of {valid} (or "
+            f"{by_name}, which 'all' leaves out), or a list of optimizer names."
         )
     if isinstance(optimizer, Sequence) and len(optimizer) > 0:
-        unknown = [name for name in optimizer if name not in OPTIMIZERS]
+        unknown = [name for name in optimizer
+                   if name not in OPTIMIZERS and name not in SECOND_ORDER]
         if unknown:
             raise ValueError(
                 f"Unknown optimizer(s) {plain_repr(unknown)}; valid optimizers are "
-                f"{', '.join(repr(name) for name in OPTIMIZERS)}."
+                f"{', '.join(repr(name) for name in (*OPTIMIZERS, *SECOND_ORDER))}."
             )
         return list(dict.fromkeys(optimizer)), True
     raise ValueError(
@@ -429,9 +452,12 @@ def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
         The optimizer whose settings to search: one of ``OPTIMIZERS``
         (``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
         ``"adagrad"``, ``"adadelta"``, ``"adamax"``, ``"nadam"``,
-        ``"radam"``), or ``"all"`` (every one of them) or a list of names,
-        which give a conditional space: one dict per optimizer, each holding
-        only the parameters that optimizer reads.
+        ``"radam"``) or ``"lbfgs"``, or ``"all"`` (every first-order one) or
+        a list of names, which give a conditional space: one dict per
+        optimizer, each holding only the parameters that optimizer reads.
+        ``"lbfgs"`` joins only when named (e.g. ``["adam", "lbfgs"]``): its
+        space holds ``optimizer`` and the MLP structure, as it has no
+        learning rate.
 
     kind : {"grid", "random", "bayes"}, default="grid"
         The searcher the space is for. ``"grid"``: lists of values, for

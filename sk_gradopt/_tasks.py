@@ -15,10 +15,27 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._array_api import get_namespace_and_device, is_dask_collection, namespace, to_numpy
+from ._lbfgs import SECOND_ORDER
 from ._losses import get_loss, predicted_labels
 from ._reprs import plain_repr
 
-__all__ = ["ClassificationMixin", "RegressionMixin"]
+__all__ = ["ClassificationMixin", "RegressionMixin", "has_partial_fit"]
+
+
+def has_partial_fit(estimator):
+    """``partial_fit`` exists for the first-order optimizers (not ``"lbfgs"``).
+
+    As ``MLPRegressor(solver="lbfgs")``: L-BFGS minimises over all the data
+    at once, so the attribute is missing, with this message.
+    """
+    if estimator.optimizer in SECOND_ORDER:
+        raise AttributeError(
+            f"partial_fit is not available with optimizer={estimator.optimizer!r}: L-BFGS "
+            "minimises the objective over the whole training set at once (as "
+            "MLPRegressor(solver='lbfgs') has no partial_fit). Call fit, or choose a "
+            "first-order optimizer such as 'sgd' or 'adam' to train by batches."
+        )
+    return True
 
 
 class RegressionMixin:
@@ -31,6 +48,7 @@ class RegressionMixin:
         tags.target_tags.multi_output = True
         return tags
 
+    @available_if(has_partial_fit)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.
@@ -143,6 +161,7 @@ class ClassificationMixin:
     _y_validation = {"multi_output": False, "y_numeric": False}
     _y_on_device = False
 
+    @available_if(has_partial_fit)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run exactly one epoch over ``(X, y)``, keeping the optimizer state.

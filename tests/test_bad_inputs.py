@@ -542,7 +542,7 @@ def _estimator_cases():
                       GradientMLPClassifier):
         name = Estimator.__name__
         target = y if "Regressor" in name else None
-        for optimizer in ("newton", "Adam", "", "lbfgs"):
+        for optimizer in ("newton", "Adam", "", "LBFGS"):
             cases.append((f"{name}-optimizer-{optimizer or 'empty'}",
                           fit(Estimator, X, target, optimizer=optimizer), ValueError,
                           "'optimizer' parameter of"))

@@ -320,7 +320,7 @@ def test_diverging_fit_keeps_finite_weights_and_warns(regression, optimizer, Est
 
 @pytest.mark.parametrize("Estimator", [GradientRegressor, GradientClassifier])
 @pytest.mark.parametrize("param, value, message", [
-    ("optimizer", "lbfgs", "'optimizer' parameter .* must be a str among .*adam"),
+    ("optimizer", "newton", "'optimizer' parameter .* must be a str among .*adam"),
     ("schedule", "step", "'schedule' parameter .* must be a str among .*cosine"),
     ("learning_rate", -0.1, "'learning_rate' parameter .* range \\(0.0, inf\\)"),
     ("loss", "nope", "'loss' parameter .* must be a str among"),

@@ -208,7 +208,7 @@ def test_shapes_prefix_and_learning_rate_range():
     [
         ({"optimizer": "adamw"}, "'gd', 'sgd', 'momentum', 'rmsprop', 'adam', 'adagrad', "
                                  "'adadelta', 'adamax', 'nadam', 'radam', 'all'"),
-        ({"optimizer": ["adam", "lbfgs"]}, r"Unknown optimizer\(s\) \['lbfgs'\]"),
+        ({"optimizer": ["adam", "newton"]}, r"Unknown optimizer\(s\) \['newton'\]"),
         ({"optimizer": []}, "non-empty list"),
         ({"kind": "halving"}, "'grid', 'random', 'bayes'"),
         ({"prefix": "gradientregressor"}, "followed by '__'"),

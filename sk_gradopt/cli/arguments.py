@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from .._lbfgs import SECOND_ORDER
 from .._lr import lr_range_test
 from .._optimizers import OPTIMIZERS
 from .. import schedules
@@ -279,6 +280,12 @@ def add_tune_arguments(parser):
                         help="candidates sampled in total by random and bayes "
                              "(default: 20; bayes needs at least one per optimizer)")
     add_average_argument(parser)
+    parser.add_argument("--optimizer", choices=(*OPTIMIZERS, *SECOND_ORDER),
+                        action="append", metavar="NAME",
+                        help=f"an optimizer to search, one of "
+                             f"{', '.join((*OPTIMIZERS, *SECOND_ORDER))}; repeatable "
+                             "(default: the five classics, gd to adam; lbfgs, which "
+                             "has no learning rate, and the others only when named)")
     parser.add_argument("--cv", type=cv_folds, default=3, metavar="N",
                         help="cross-validation folds (default: %(default)s)")
     parser.add_argument("--n-jobs", type=n_jobs, default=1, metavar="N",

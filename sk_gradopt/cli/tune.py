@@ -34,8 +34,12 @@ DEFAULT_N_ITER = 20
 HALVING_FACTOR = 3
 
 
-def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, max_iter):
+def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, max_iter,
+                optimizers=DEFAULT_RACE):
     """The searcher of ``--search kind`` over :func:`sk_gradopt.search_space`.
+
+    ``optimizers``: the names of ``--optimizer``; by default the five
+    classics, as ``compare`` races them.
 
     ``halving`` spends epochs, not samples: every candidate of the first
     round is fitted on all the training folds for a few epochs (so that its
@@ -50,33 +54,34 @@ def make_search(kind, estimator, prefix, *, n_iter, cv, n_jobs, seed, max_iter):
         Not fitted.
     """
     common = {"cv": cv, "n_jobs": n_jobs}
-    race = list(DEFAULT_RACE)  # the five classics, as compare races them
+    optimizers = list(dict.fromkeys(optimizers))
     if kind == "grid":
         from sklearn.model_selection import GridSearchCV
 
-        return GridSearchCV(estimator, search_space(race, "grid", prefix=prefix), **common)
+        return GridSearchCV(estimator, search_space(optimizers, "grid", prefix=prefix),
+                            **common)
     if kind == "random":
         from sklearn.model_selection import RandomizedSearchCV
 
-        return RandomizedSearchCV(estimator, search_space(race, "random", prefix=prefix),
+        return RandomizedSearchCV(estimator, search_space(optimizers, "random", prefix=prefix),
                                   n_iter=n_iter, random_state=seed, **common)
     if kind == "halving":
         from sklearn.experimental import enable_halving_search_cv  # noqa: F401
         from sklearn.model_selection import HalvingGridSearchCV
 
         return HalvingGridSearchCV(
-            estimator, search_space(race, "grid", prefix=prefix),
+            estimator, search_space(optimizers, "grid", prefix=prefix),
             resource=f"{prefix}max_iter", max_resources=max_iter,
             min_resources="exhaust", factor=HALVING_FACTOR, random_state=seed, **common,
         )
     skopt = optional_import("skopt", needed_by="--search bayes", extra="skopt",
                             package="scikit-optimize")
-    space = search_space(race, "bayes", prefix=prefix)
+    space = search_space(optimizers, "bayes", prefix=prefix)
     if n_iter < len(space):
         raise CLIError(
             f"--search bayes --n-iter {n_iter} is fewer than the {len(space)} "
             f"optimizers: BayesSearchCV searches one sub-space per optimizer, so "
-            f"{', '.join(DEFAULT_RACE[n_iter:])} would not be searched at all. Give "
+            f"{', '.join(optimizers[n_iter:])} would not be searched at all. Give "
             f"--n-iter {len(space)} or more."
         )
     # --n-iter candidates in total, shared out over the per-optimizer spaces
@@ -159,9 +164,8 @@ def warn_unscored(search, prefix, causes=()):
             f"are too small to score). Give more rows or fewer --cv folds.{because}"
         )
     optimizers = [str(p[f"{prefix}optimizer"]) for p in results["params"]]
-    never = [name for name in DEFAULT_RACE
-             if name in optimizers
-             and all(u for u, o in zip(unscored, optimizers) if o == name)]
+    never = [name for name in dict.fromkeys(optimizers)
+             if all(u for u, o in zip(unscored, optimizers) if o == name)]
     print(
         f"warning: {int(unscored.sum())} of {scores.size} candidates got no score "
         "(NaN): their fits failed or their test folds were too small to score"
@@ -188,9 +192,11 @@ def run(args):
         print(f"note: --n-iter is ignored by --search {args.search}, which "
               "evaluates the whole grid.", file=sys.stderr)
     n_iter = DEFAULT_N_ITER if args.n_iter is None else args.n_iter
-    if args.search == "random" and n_iter < len(DEFAULT_RACE):
+    optimizers = list(dict.fromkeys(getattr(args, "optimizer", None) or DEFAULT_RACE))
+    n_optimizers = len(optimizers)
+    if args.search == "random" and n_iter < n_optimizers:
         print(f"note: --n-iter {n_iter} samples fewer candidates than there are "
-              f"optimizers: at most {n_iter} of the {len(DEFAULT_RACE)} will be tried.",
+              f"optimizers: at most {n_iter} of the {n_optimizers} will be tried.",
               file=sys.stderr)
     data = load_data(args, scale_X=False)
     Estimator = estimator_class(data.task, args.hidden)
@@ -204,7 +210,8 @@ def run(args):
     n_splits = cv.get_n_splits(data.X_train, data.y_train)
     check_folds(cv, data.X_train, data.y_train, data.task)
     search = make_search(args.search, pipeline, prefix, n_iter=n_iter, cv=cv,
-                         n_jobs=args.n_jobs, seed=args.seed, max_iter=args.max_iter)
+                         n_jobs=args.n_jobs, seed=args.seed, max_iter=args.max_iter,
+                         optimizers=optimizers)
 
     start = time.perf_counter()
     # scikit-learn's FitFailedWarning is a traceback of some forty lines: it
