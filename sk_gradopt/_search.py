@@ -446,170 +446,61 @@ def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
                  warmup_steps=None, average=None, schedule_params=None):
     """Search space over an optimizer's settings, for a scikit-learn searcher.
 
+    Each optimizer's space holds only the parameters that optimizer reads.
+    The default ranges suit standardized features and a target of order one,
+    and include rates that diverge on some problems (such a fit scores
+    badly, it does not fail the search): the tuning guide lists them, and
+    how each searcher reads a list of spaces.
+
     Parameters
     ----------
     optimizer : str or list of str, default="all"
-        The optimizer whose settings to search: one of ``OPTIMIZERS``
-        (``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``,
-        ``"adagrad"``, ``"adadelta"``, ``"adamax"``, ``"nadam"``,
-        ``"radam"``) or ``"lbfgs"``, or ``"all"`` (every first-order one) or
-        a list of names, which give a conditional space: one dict per
-        optimizer, each holding only the parameters that optimizer reads.
-        ``"lbfgs"`` joins only when named (e.g. ``["adam", "lbfgs"]``): its
-        space holds ``optimizer`` and the MLP structure, as it has no
-        learning rate.
-
+        One of ``OPTIMIZERS`` or ``"lbfgs"``, ``"all"`` (every first-order
+        one) or a list of names: a list of spaces, one per optimizer.
+        ``"lbfgs"`` joins only when named; its space holds ``optimizer`` and
+        the MLP structure.
     kind : {"grid", "random", "bayes"}, default="grid"
-        The searcher the space is for. ``"grid"``: lists of values, for
-        :class:`~sklearn.model_selection.GridSearchCV` (the learning rates
-        are one per decade). ``"random"``: ``scipy.stats`` distributions
-        (``loguniform`` for the learning rate, ``uniform`` for the decays)
-        and lists, for :class:`~sklearn.model_selection.RandomizedSearchCV`
-        and :class:`~sklearn.model_selection.HalvingRandomSearchCV`.
-        ``"bayes"``: ``skopt.space.Real``, ``Integer`` and ``Categorical``
-        dimensions for ``skopt.BayesSearchCV`` (needs scikit-optimize:
+        Lists of values for ``GridSearchCV``; ``scipy.stats`` distributions
+        and lists for ``RandomizedSearchCV`` and the ``Halving*`` searches;
+        ``skopt.space`` dimensions for ``skopt.BayesSearchCV`` (needs
         ``pip install sk-gradopt[skopt]``).
-
     prefix : str, default=""
-        Prepended to every parameter name, to search the estimator as a step
-        of a :class:`~sklearn.pipeline.Pipeline`: e.g.
-        ``"gradientregressor__"`` for
-        ``make_pipeline(StandardScaler(), GradientRegressor())``. Must be
-        empty or end with ``"__"``.
-
+        Prepended to every name, e.g. ``"gradientregressor__"`` for the
+        step of a Pipeline; empty or ending with ``"__"``.
     learning_rate : (float, float) or None, default=None
-        The range ``(low, high)`` of learning rates searched, for every
-        optimizer. None uses a range per optimizer that suits
-        standardized features and a target of order one (see Notes).
-
+        The range ``(low, high)`` of every optimizer; None: each its own.
     batch_size : bool or list of (int or "auto"), default=True
-        Whether to search ``batch_size`` for the mini-batch optimizers
-        (``"gd"`` always uses the full batch and never gets one): True
-        searches the default sizes (see Notes), False leaves it out, and a
-        list such as ``[8, 16]`` searches exactly those sizes (as a list, or
-        a ``Categorical`` for Bayes).
-
+        Search the default sizes (True), none (False) or these (a list), for
+        the mini-batch optimizers.
     schedule : str, schedule object, callable, list of them, or None, default=None
-        Learning-rate schedules to search in every space: the shortcuts
-        ``"constant"``, ``"invscaling"``, ``"adaptive"``, ``"cosine"``, the
-        objects of :mod:`sk_gradopt.schedules` (e.g.
-        ``StepLR(step_size=10)``, ``OneCycleLR(max_lr=0.1)``; the searcher
-        clones them) and callables ``factor(step)``; None leaves the
-        estimator's own.
-
+        Schedules to search in every space (shortcuts, objects of
+        :mod:`sk_gradopt.schedules`, callables); None leaves the estimator's.
     hidden_layer_sizes : list of tuple of int or None, default=None
-        Structures of a multi-layer perceptron to search in every space,
-        e.g. ``[(32,), (64, 64)]``, for ``GradientMLPRegressor`` /
-        ``GradientMLPClassifier``; None leaves the estimator's own. For
-        ``kind="bayes"`` they are given as strings (``"64,64"``), which the
-        MLP estimators read the same way, because scikit-optimize's
-        ``Categorical`` cannot hold tuples.
-
+        MLP structures, e.g. ``[(32,), (64, 64)]`` (strings ``"64,64"`` for
+        Bayes, which cannot hold tuples); None leaves the estimator's.
     activation : str, list of str or None, default=None
-        Hidden activations (``"relu"``, ``"tanh"``, ``"logistic"``,
-        ``"identity"``) of a multi-layer perceptron to search in every
-        space; None leaves the estimator's own.
-
-    weight_decay : bool, list of float or None, default=None
-        Decoupled weight decay to search in every space (every optimizer
-        reads it; for ``"adam"`` it is AdamW): True searches ``[0.0, 1e-4,
-        1e-3, 1e-2]``, a list such as ``[0.0, 0.01]`` exactly those values
-        (numbers >= 0), None leaves the estimator's own.
-
-    max_grad_norm : bool, list of (float or None) or None, default=None
-        Gradient clipping thresholds to search in every space: True searches
-        ``[None, 1.0, 10.0]`` (None: no clipping), a list exactly those
-        values (numbers > 0, or None), None (the argument) leaves the
-        estimator's own.
-
-    warmup_steps : bool, list of int or None, default=None
-        Lengths of the linear warmup, in optimizer steps, to search in every
-        space: True searches ``[0, 10, 100]``, a list exactly those values
-        (integers >= 0), None leaves the estimator's own.
-
-    average : bool, list of (bool or float) or None, default=None
-        Weight averaging (the estimators' ``average``) to search in every
-        space: True searches ``[False, True]`` (the last iterate, the equal
-        average), a list exactly those values (False, True or a moving
-        average's decay in (0, 1)), None leaves the estimator's own.
+        MLP hidden activations; None leaves the estimator's.
+    weight_decay, max_grad_norm, warmup_steps, average : bool, list or None, default=None
+        Training tools to search in every space: True their default set
+        (``[0.0, 1e-4, 1e-3, 1e-2]``, ``[None, 1.0, 10.0]``, ``[0, 10, 100]``,
+        ``[False, True]``), a list exactly those values, None the estimator's.
     schedule_params : dict or None, default=None
-        The parameters of the schedule objects of ``schedule`` to search in
-        every space, e.g. ``{"gamma": [0.5, 0.9]}`` for
-        ``schedule=ExponentialLR(0.9)``: the space gets
-        ``schedule__gamma``. Values: a list (a ``Categorical`` for Bayes),
-        or for ``kind="random"`` a ``scipy.stats`` distribution. Every
-        schedule of ``schedule`` must be an object with those parameters.
+        Parameters of the schedule objects to search, e.g. ``{"gamma":
+        [0.5, 0.9]}`` gives ``schedule__gamma`` (a list, or for ``"random"``
+        a distribution).
 
     Returns
     -------
     space : dict or list of dict
-        For one optimizer, a dict mapping each parameter name (with the
-        prefix) to its values, ``optimizer`` included (as a one-value
-        list, or ``Categorical``). For ``"all"`` or a list of names, a list
-        of such dicts, one per optimizer.
+        Parameter name (with the prefix) to values, ``optimizer`` included;
+        a list of them for ``"all"`` or a list of names.
 
     Raises
     ------
     ValueError
-        If ``optimizer``, ``kind``, ``prefix``, ``learning_rate``,
-        ``batch_size``, ``schedule``, ``hidden_layer_sizes``, ``activation``,
-        ``weight_decay``, ``max_grad_norm``, ``warmup_steps``, ``average`` or
-        ``schedule_params`` is not valid;
-        the message lists the valid values.
+        If an argument is not valid; the message lists the valid values.
     ImportError
         If ``kind="bayes"`` and scikit-optimize is not installed.
-
-    See Also
-    --------
-    sklearn.model_selection.GridSearchCV : Exhaustive search over a grid.
-    sklearn.model_selection.RandomizedSearchCV : Random search over distributions.
-    sklearn.model_selection.HalvingRandomSearchCV : Successive halving.
-
-    Notes
-    -----
-    The default learning-rate ranges are ``gd``: 1e-3 to 10, ``sgd`` and
-    ``adagrad``: 1e-3 to 1, ``momentum`` and ``rmsprop``: 1e-4 to 0.1,
-    ``adam``, ``adamax``, ``nadam`` and ``radam``: 1e-4 to 1, ``adadelta``
-    (whose step is the learning rate times a unit-free ratio): 1e-2 to 10.
-    They include rates that diverge on some problems on purpose: a fit that
-    diverges keeps its best finite weights, so it scores badly instead of
-    failing the search. Scale the features (``StandardScaler``) and, for a
-    regressor, the target (``TransformedTargetRegressor``), or pass
-    ``learning_rate=``. The other ranges are ``momentum`` 0.5 to 0.99
-    (``[0.5, 0.9]`` in a grid), ``rho`` 0.8 to 0.999 (``[0.9, 0.99]``),
-    ``beta_1`` 0.8 to 0.99 (``[0.9]``), ``beta_2`` one of 0.99, 0.999,
-    0.9999 (``[0.99, 0.999]``), NAdam's ``momentum_decay`` 1e-3 to 1e-2,
-    log-uniform (``[0.004]``, torch's default) and ``batch_size`` 16 to 256
-    (``[32, 128]``).
-
-    ``weight_decay``, ``max_grad_norm`` and ``warmup_steps`` are the same
-    finite sets in every kind: a list, or a ``Categorical`` for Bayes (a
-    log-uniform range cannot hold a weight decay of 0; scikit-optimize's
-    ``Categorical`` holds ``max_grad_norm=None``, no clipping, as it is).
-    Weight decay is decoupled, ``W <- W - lr_t * weight_decay * W`` on the
-    weights only, so its effect grows with the learning rate; it is not
-    ``alpha``, the penalty inside the objective. On standardized data the
-    gradient's norm starts at about 1: a ``max_grad_norm`` of 1.0 clips the
-    first and the noisiest steps, 10 only the steps of a learning rate that
-    blows up. Each of the three multiplies the size of a grid by the number
-    of its values.
-
-    How the searchers read a list of dicts: ``GridSearchCV`` searches the
-    union of the grids; ``RandomizedSearchCV`` draws a dict uniformly, then
-    a point in it; ``BayesSearchCV`` optimizes each dict in turn for
-    ``n_iter`` points each (``10 * n_iter`` candidates for ``"all"``); pass
-    ``(dict, n_iter)`` pairs to give each optimizer its own budget.
-
-    Successive halving over epochs
-    (``HalvingRandomSearchCV(..., resource="max_iter")``, with
-    ``tol=None`` in the estimator so that every fit runs exactly its
-    budget of epochs, and an explicit ``max_resources``) pays off when
-    many candidates are bad in a way a few epochs show: learning rates that
-    diverge, or that are far too small to get anywhere. It does not pay
-    off when the ranking after a few epochs differs from the ranking after
-    many (a small learning rate that wins in the long run), nor when the
-    estimator stops early anyway through ``tol``; and each round refits from
-    scratch, so the rounds' epochs add up.
 
     Examples
     --------
@@ -622,14 +513,26 @@ def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
 'gradientregressor__batch_size': [32, 128]}
     >>> [sorted(space) for space in search_space(["gd", "sgd"], "random")]
     [['learning_rate', 'optimizer'], ['batch_size', 'learning_rate', 'optimizer']]
-    >>> [float(bound) for bound in search_space("gd", "random")["learning_rate"].support()]
-    [0.001, 10.0]
-    >>> space = search_space("sgd", batch_size=False, weight_decay=True,
-    ...                      max_grad_norm=[None, 1.0])
-    >>> space["weight_decay"], space["max_grad_norm"]
-    ([0.0, 0.0001, 0.001, 0.01], [None, 1.0])
     """
     optimizers, as_list = _check_optimizers(optimizer)
+    _check_kind_and_prefix(kind, prefix)
+    learning_rate = _check_learning_rate(learning_rate)
+    batch_size = _check_batch_size(batch_size)
+    schedule = _check_schedule(schedule)
+    shared = _shared_values(kind, schedule, schedule_params, {
+        "hidden_layer_sizes": hidden_layer_sizes, "activation": activation,
+        "weight_decay": weight_decay, "max_grad_norm": max_grad_norm,
+        "warmup_steps": warmup_steps, "average": average})
+    dimension = _import_skopt_space() if kind == "bayes" else None
+    spaces = [
+        {prefix + key: values for key, values in _one_space(
+            name, kind, learning_rate, batch_size, schedule, dimension, shared).items()}
+        for name in optimizers
+    ]
+    return spaces if as_list else spaces[0]
+
+
+def _check_kind_and_prefix(kind, prefix):
     if kind not in KINDS:
         raise ValueError(
             f"kind={plain_repr(kind)} is not valid; use one of "
@@ -641,27 +544,21 @@ def search_space(optimizer="all", kind="grid", *, prefix="", learning_rate=None,
             f"prefix={plain_repr(prefix)} is not valid: it must be '' or a Pipeline step "
             "name followed by '__', e.g. 'gradientregressor__'."
         )
-    learning_rate = _check_learning_rate(learning_rate)
-    batch_size = _check_batch_size(batch_size)
-    schedule = _check_schedule(schedule)
-    schedule_space = _check_schedule_params(schedule_params, schedule, kind)
-    shared = {
-        name: values for name, values in (
-            ("hidden_layer_sizes", _check_hidden_layer_sizes(hidden_layer_sizes, kind)),
-            ("activation", _check_activation(activation)),
-            ("weight_decay", _check_training_tool("weight_decay", weight_decay)),
-            ("max_grad_norm", _check_training_tool("max_grad_norm", max_grad_norm)),
-            ("warmup_steps", _check_training_tool("warmup_steps", warmup_steps)),
-            ("average", _check_training_tool("average", average)),
-        ) if values is not None
-    }
-    for name, values in schedule_space.items():  # (a list; or a distribution, as given)
-        shared[name] = values
-    dimension = _import_skopt_space() if kind == "bayes" else None
 
-    spaces = []
-    for name in optimizers:
-        space = _one_space(name, kind, learning_rate, batch_size, schedule, dimension,
-                           shared)
-        spaces.append({prefix + key: values for key, values in space.items()})
-    return spaces if as_list else spaces[0]
+
+def _shared_values(kind, schedule, schedule_params, asked):
+    """Name -> values that every optimizer's space holds: the structure, the tools, the
+    schedule objects' parameters (``asked``: the arguments, None where not asked)."""
+    checks = {
+        "hidden_layer_sizes": lambda v: _check_hidden_layer_sizes(v, kind),
+        "activation": _check_activation,
+    }
+    shared = {}
+    for name, value in asked.items():
+        check = checks.get(name, lambda v, name=name: _check_training_tool(name, v))
+        values = check(value)
+        if values is not None:
+            shared[name] = values
+    # (a list; or a distribution, as given)
+    shared.update(_check_schedule_params(schedule_params, schedule, kind))
+    return shared
