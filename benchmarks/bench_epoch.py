@@ -39,7 +39,8 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 import _common
-from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
+from sk_gradopt import GradientClassifier, GradientRegressor
+from sk_gradopt._optimizers import DEFAULT_RACE as OPTIMIZERS  # the five classics
 
 LEARNING_RATE = 0.01
 ALPHA = 1e-4  # the estimators' default l2 penalty, also given to the baselines

@@ -664,7 +664,7 @@ def _comparison(by_name, rates, fixed, trials, final):
     result = OptimizerComparison()
     result.optimizers_ = names
     result.learning_rates_ = {name: float(rates[name]) for name in names}
-    result.tuned_ = {name: name in to_tune for name in names}
+    result.tuned_ = {name: name not in fixed and name not in SECOND_ORDER for name in names}
     result.tuning_ = trials
     result.train_loss_ = {n: _padded([r.train_loss for r in by_name[n]]) for n in names}
     result.validation_loss_ = {
