@@ -266,7 +266,11 @@ def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalt
         params, batch.X, batch.Y, batch.sample_weight, loss_fn, scale
     )
     grads = penalty.add_gradient(grads, params)
-    norm = global_norm(grads) if with_grad_norm or max_grad_norm is not None else None
+    norm = None
+    if max_grad_norm is not None:
+        norm = global_norm(grads)
+    elif with_grad_norm:  # for the record only: no rescaled second pass (see global_norm)
+        norm = global_norm(grads, overflow_safe=False)
     if max_grad_norm is not None:
         grads = clip_grad_norm(grads, max_grad_norm, norm=norm)
     if apply is not None:
@@ -282,15 +286,21 @@ def gradient_step(params, opt_state, batch, *, model, loss_fn, optimizer, penalt
     return params, opt_state, loss
 
 
-def global_norm(grads):
+def global_norm(grads, *, overflow_safe=True):
     """The L2 norm of all the leaves of ``grads`` together, as a 0-d array (no host read).
 
     As torch's ``clip_grad_norm_`` computes it (intercepts included). ``g *
     g`` overflows where ``|g| > sqrt(the dtype's max)`` (1.8e19 in float32):
-    the norm is then computed on the gradient scaled by its largest ``|g|``.
+    with ``overflow_safe`` the norm is then computed on the gradient scaled
+    by its largest ``|g|``, at the cost of more passes over the gradient
+    (clipping needs it; the recorded ``grad_norm_curve_`` does not: an epoch
+    with such a gradient has diverged, and is not recorded).
     """
     leaves = tree_leaves(grads)
     xp = namespace(leaves[0])
+    if not overflow_safe:  # a dot product of each leaf with itself: no temporary
+        flat = [xp.reshape(g, (-1,)) for g in leaves]
+        return xp.sqrt(sum(xp.vecdot(g, g) for g in flat))
     total = xp.sqrt(sum(xp.sum(g * g) for g in leaves))
     largest = _max_of(xp, [xp.max(xp.abs(g)) for g in leaves])
     safe = xp.where(largest > 0, largest, xp.ones_like(largest))

@@ -366,6 +366,9 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
     last_m, scale = -1, one
 
     loss_sum = 0.0
+    # each step's squared gradient norm: their square roots are summed after
+    # the loop, off the chain of dependent steps (batch size 1)
+    squares = np.zeros(max(n_batches, 0), dtype=np.float64)
     norm_sum = 0.0
     for batch in range(n_batches):
         start, stop = bounds[batch], bounds[batch + 1]
@@ -463,11 +466,10 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
             else:  # for the record only: a vectorised sum
                 total += _squared_norm(G, W, j, padded, scale, l2, use_l2)
             total += np.float64(G[j, ic] * scale) ** 2  # zero without an intercept
-        norm = math.sqrt(total)
-        norm_sum += norm
+        squares[batch] = total
         clip = one
         if use_clip:
-            clip = T(min(1.0, max_grad_norm / (norm + 1e-6)))
+            clip = T(min(1.0, max_grad_norm / (math.sqrt(total) + 1e-6)))
         decay = T(1.0 - lr64 * weight_decay)
         threshold = T(lr64 * l1)
         if optimizer == _ADAM and not saturated:
@@ -514,6 +516,8 @@ def _epoch(X, Y, sw, order, bounds, rates, W, S1, S2, hp, loss_code, optimizer, 
                 direction, S1[j, ic], S2[j, ic] = _direction(optimizer, nesterov, g,
                                                              S1[j, ic], S2[j, ic], h)
                 W[j, ic] -= lr * direction
+    for batch in range(n_batches):
+        norm_sum += math.sqrt(squares[batch])
     return loss_sum, norm_sum, _OK
 
 

@@ -17,6 +17,7 @@ of the monitored loss: ``schedule="adaptive"`` and
 """
 
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -87,10 +88,15 @@ class Progress:
         return averaged_weights(self.params, self.average)
 
     def record(self, loss, epoch):
-        """Append an epoch's training objective, last rate and mean gradient norm."""
+        """Append an epoch's training objective, last rate and mean gradient norm.
+
+        A norm beyond the float range (a gradient whose squares overflow,
+        on an epoch whose loss stayed finite) is recorded as the largest float.
+        """
         self.loss_curve.append(loss)
         self.learning_rate_curve.append(epoch.learning_rate)
-        self.grad_norm_curve.append(epoch.grad_norm_sum / max(epoch.n_steps, 1))
+        self.grad_norm_curve.append(min(epoch.grad_norm_sum / max(epoch.n_steps, 1),
+                                        sys.float_info.max))
 
     def copy(self):
         copied = lambda curve: None if curve is None else list(curve)  # noqa: E731
