@@ -4,7 +4,9 @@
 ``GradientMLPRegressor`` and ``GradientMLPClassifier`` (multi-layer
 perceptrons) take ``optimizer=`` among
 full-batch gradient descent (``"gd"``), mini-batch SGD (``"sgd"``),
-``"momentum"``, ``"rmsprop"`` and ``"adam"``; the optimizer and its settings
+``"momentum"``, ``"rmsprop"``, ``"adam"`` (with ``amsgrad``), ``"adagrad"``,
+``"adadelta"``, ``"adamax"``, ``"nadam"``, ``"radam"`` (each as
+``torch.optim``) and full-batch L-BFGS (``"lbfgs"``); the optimizer and its settings
 are hyperparameters to tune with scikit-learn's searchers, over the ready-made
 spaces of ``search_space``; ``lr_range_test`` draws the loss against the
 learning rate; ``compare_optimizers`` races the optimizers, each at a tuned

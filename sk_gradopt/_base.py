@@ -303,7 +303,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         """
         second_order = self.optimizer in SECOND_ORDER
         if second_order:
-            self._check_second_order(X, partial)
+            self._check_second_order(X, partial, validation)
         plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes,
                                  validation=validation)
         callbacks = Callbacks.begin(
@@ -331,13 +331,22 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             callbacks.end(callbacks.context, progress.weights)
         return self
 
-    def _check_second_order(self, X, partial):
+    def _check_second_order(self, X, partial, validation=None):
         """Refuse what ``optimizer="lbfgs"`` cannot do, before any validation.
 
         L-BFGS minimises a smooth objective over all the data at once, in
         memory: no ``partial_fit`` (as ``MLPRegressor(solver="lbfgs")``), no
-        l1 part in the penalty, no Dask input.
+        l1 part in the penalty, no Dask input, and no validation data to stop
+        on (``X_val``; ``early_stopping`` and ``scoring`` it ignores, as
+        ``MLPRegressor(solver="lbfgs")`` ignores ``early_stopping``).
         """
+        if validation is not None:
+            raise ValueError(
+                f"X_val and y_val are not used by optimizer={self.optimizer!r}: L-BFGS "
+                "fits all the training data without early stopping (as "
+                "MLPRegressor(solver='lbfgs')). Leave them out, or choose a first-order "
+                "optimizer to stop on them."
+            )
         if partial:  # (partial_fit is hidden: see _tasks.has_partial_fit)
             has_partial_fit(self)
         if self.penalty in ("l1", "elasticnet"):
@@ -515,15 +524,9 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
     def _make_optimizer(self):
         """The optimizer's rule (``_optimizers.make_optimizer``), from the parameters.
 
-        ``amsgrad=True`` is Adam's variant: with another optimizer it is an
-        error, not silently ignored.
+        Each rule reads only its own hyperparameters: ``amsgrad`` is Adam's,
+        and the other rules ignore it, as they ignore ``nesterov``.
         """
-        if self.amsgrad and self.optimizer != "adam":
-            raise ValueError(
-                f"amsgrad=True is a variant of optimizer='adam' (torch.optim.Adam("
-                f"amsgrad=True)); optimizer={self.optimizer!r} has none. Set "
-                "optimizer='adam' or amsgrad=False."
-            )
         # (L-BFGS runs outside the loop: the plan carries gd's empty state for it)
         name = "gd" if self.optimizer in SECOND_ORDER else self.optimizer
         return make_optimizer(

@@ -80,8 +80,9 @@ or callable, default="constant"
     amsgrad : bool, default=False
         AMSGrad's variant of ``optimizer="adam"``, as
         ``torch.optim.Adam(amsgrad=True)``: the running maximum of the
-        second moment replaces it in the denominator. Only for ``"adam"``:
-        with another optimizer, fit raises a ValueError.
+        second moment replaces it in the denominator. The other optimizers
+        ignore it (as they ignore ``nesterov``), so that a search over
+        several optimizers can hold it.
 
     momentum_decay : float, default=4e-3
         NAdam's momentum decay ``psi`` (``momentum_decay`` in

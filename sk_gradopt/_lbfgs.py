@@ -123,7 +123,7 @@ class Objective:
         self.config, self.data, self.layout = config, data, layout
         self.check_input = check_input
         self.n_calls = 0
-        self.last_x, self.last_value = None, math.nan
+        self.last_x, self.last_value, self.last_norm = None, math.nan, math.nan
         self.best_x, self.best_value = None, math.inf
 
     def __call__(self, flat):
@@ -150,6 +150,7 @@ class Objective:
             _check_finite_start(self.data, value)
         self.n_calls += 1
         self.last_x, self.last_value = flat.copy(), value
+        self.last_norm = float(np.linalg.norm(gradient))
         if finite and value < self.best_value:
             self.best_x, self.best_value = self.last_x, value
 
@@ -158,12 +159,15 @@ class Objective:
 
         An evaluation made here is not one of L-BFGS's: it is not counted.
         """
-        if self.last_x is not None and np.array_equal(flat, self.last_x):
-            return self.last_value
-        n_calls = self.n_calls
-        value = self(flat)[0]
-        self.n_calls = n_calls
-        return value
+        return self.at(flat)[0]
+
+    def at(self, flat):
+        """``(objective, gradient norm)`` at ``flat``, as :meth:`value_at`."""
+        if self.last_x is None or not np.array_equal(flat, self.last_x):
+            n_calls = self.n_calls
+            self(flat)
+            self.n_calls = n_calls
+        return self.last_value, self.last_norm
 
 
 class _Stop(Exception):
@@ -185,7 +189,7 @@ class Iterations:
 
     def __init__(self, objective, config, callbacks):
         self.objective, self.config, self.callbacks = objective, config, callbacks
-        self.curve = []
+        self.curve, self.norms = [], []  # the objective and gradient norm of each iterate
         self.start_time = time.perf_counter()
         self.context = None  # the callbacks' task of the iteration under way
 
@@ -196,9 +200,10 @@ class Iterations:
         return self.objective(flat)
 
     def __call__(self, flat):
-        value = self.objective.value_at(flat)
-        if math.isfinite(value):
+        value, norm = self.objective.at(flat)
+        if math.isfinite(value) and math.isfinite(norm):
             self.curve.append(value)
+            self.norms.append(norm)
         if self.config.verbose:
             print(f"Iteration {len(self.curve)}, loss = {value:.8f}, "
                   f"time = {time.perf_counter() - self.start_time:.3f}s")
@@ -246,7 +251,9 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
         ``n_iter``: L-BFGS iterations (scipy's ``nit``); ``t``: evaluations
         of the objective and gradient, added to ``progress.t``;
         ``loss_curve``: the objective at each iterate (at the start, when
-        no iteration was made).
+        no iteration was made); ``grad_norm_curve``: the norm of the
+        gradient there; ``learning_rate_curve``: NaN, one per iterate (L-BFGS
+        has no learning rate).
     """
     progress = progress.copy()
     if data.weight_sum == 0:
@@ -256,12 +263,18 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
     iterations = Iterations(objective, config, callbacks)
     outcome = _minimize(iterations, layout.pack(_on_host(progress.params)), config, max_fun)
     flat = _finite_result(objective, outcome, config)
-    if not iterations.curve and math.isfinite(objective.value_at(flat)):
-        iterations.curve.append(objective.value_at(flat))  # no iteration: the start
+    if not iterations.curve:  # no iteration: the start
+        value, norm = objective.at(flat)
+        if math.isfinite(value) and math.isfinite(norm):
+            iterations.curve.append(value)
+            iterations.norms.append(norm)
     progress.params = _like(layout.unpack(flat), progress.params)
     progress.n_iter += outcome.n_iter
     progress.t += objective.n_calls
     progress.loss_curve.extend(iterations.curve)
+    progress.grad_norm_curve.extend(iterations.norms)
+    # (no learning rate: the line search chooses each step; NaN keeps the curves aligned)
+    progress.learning_rate_curve.extend([math.nan] * len(iterations.curve))
     progress.best_loss = min([progress.best_loss, *iterations.curve])
     return progress
 

@@ -155,7 +155,8 @@ def train(data, validation, progress, config, *, rng, n_epochs, stopping, zero_i
     run_epoch, exact = _engine(data, config, compiled)
     guard = Guard(config, data, exact, progress.params, zero_init=zero_init,
                   check_input=check_input)
-    rule = Stopping.of(config, progress.best_loss, active=stopping, plateau=progress.plateau)
+    rule = Stopping.of(config, progress.best_loss, active=stopping, plateau=progress.plateau,
+                       maximize=score is not None)
     monitor, averages = Monitor(guard, validation, score), Averages.of(config, progress)
     params, opt_state, best_params, outcome = progress.params, progress.opt_state, None, None
     with np.errstate(all="ignore"):
@@ -260,26 +261,29 @@ class Stopping:
     no_improvement: int = 0
     plateau: Any = None  # Plateau or None
     schedule: Any = None  # the ReduceLROnPlateau whose rule ``plateau`` follows
+    maximize: bool = False  # the monitored value is minus a score (torch's mode "max")
 
     @classmethod
-    def of(cls, config, best, *, active, plateau=None):
+    def of(cls, config, best, *, active, plateau=None, maximize=False):
         """The rule of ``config``, from the best loss so far; ``active=False`` never stops.
 
         ``plateau``: the state a ``ReduceLROnPlateau`` schedule reached in an
-        earlier ``partial_fit`` call, or None (a fresh one).
+        earlier ``partial_fit`` call, or None (a fresh one). ``maximize``: the
+        monitored value is minus a validation score, whose plateau rule is
+        torch's ``mode="max"``.
         """
         rule = cls(config.tol if active else None, config.n_iter_no_change,
                    config.learning_rate, _is_adaptive(config.schedule), best)
         if getattr(config.schedule, "plateau_rule", False):
             rule.plateau = plateau if plateau is not None else Plateau(config.learning_rate)
-            rule.schedule = config.schedule
+            rule.schedule, rule.maximize = config.schedule, maximize
             rule.learning_rate = rule.plateau.learning_rate
         return rule
 
     def observe(self, monitored):
         """Count an epoch's monitored loss; return whether it is the best so far."""
         if self.plateau is not None:
-            self.plateau = self.plateau.step(monitored, self.schedule)
+            self.plateau = self.plateau.step(monitored, self.schedule, maximize=self.maximize)
             self.learning_rate = self.plateau.learning_rate
         if self.tol is not None:
             if monitored > self.best - self.tol:
@@ -407,10 +411,15 @@ class Plateau(NamedTuple):
     bad_epochs: int = 0
     cooldown: int = 0
 
-    def step(self, value, schedule):
-        """The state after an epoch whose monitored value is ``value`` (torch's ``step``)."""
+    def step(self, value, schedule, *, maximize=False):
+        """The state after an epoch whose monitored value is ``value`` (torch's ``step``).
+
+        With ``maximize``, ``value`` is minus a score, and the rule is torch's
+        ``mode="max"``: the score improves on ``score > best * (1 + threshold)``.
+        """
         rate, best, bad, cooldown = self
-        if value < best * (1.0 - float(schedule.threshold)):
+        relative = 1.0 + float(schedule.threshold) if maximize else 1.0 - float(schedule.threshold)
+        if value < best * relative:
             best, bad = value, 0
         else:
             bad += 1

@@ -235,7 +235,9 @@ class ReduceLROnPlateau(Schedule):
     Once per epoch, on the value the fit records (the training objective of
     ``loss_curve_``, or the validation loss with validation data; mode
     ``"min"``, relative threshold): an epoch improves when its value is
-    below ``best * (1 - threshold)``; after more than ``patience`` epochs
+    below ``best * (1 - threshold)``. With ``scoring`` the value is the
+    validation score and the mode ``"max"``: an epoch improves when its
+    score is above ``best * (1 + threshold)``. After more than ``patience`` epochs
     without improvement the base rate becomes ``max(rate * factor,
     min_lr)`` (a change under 1e-8 is skipped, as torch does), and
     ``cooldown`` epochs follow in which no bad epoch counts. The rule's

@@ -1030,3 +1030,16 @@ def test_schedule_flag_reaches_the_estimator(capsys, monkeypatch, command):
     assert estimator.get_params(deep=True)[
         "schedule__gamma" if command == "compare" else
         f"{estimator.steps[-1][0]}__schedule__gamma"] == 0.5
+
+
+def test_compare_races_the_optimizers_it_is_given(capsys):
+    result, _ = run_json(capsys, "compare", "--dataset", "diabetes", "--no-plot",
+                         "--optimizer", "adagrad", "--optimizer", "lbfgs", "--optimizer",
+                         "adagrad", "--n-seeds", "1", "--max-iter", "5",
+                         "--learning-rate", "0.1")
+    rows = {r["optimizer"]: r for r in result["results"]}
+    assert list(rows) == ["adagrad", "lbfgs"]
+    assert rows["adagrad"]["learning_rate"] == 0.1  # "all" is the optimizers raced
+    assert rows["lbfgs"]["learning_rate"] is None  # no rate: null, not NaN, in JSON
+    code, _, err = run_main(capsys, "compare", "--optimizer", "adamw")
+    assert code == 2 and "invalid choice: 'adamw'" in err

@@ -487,3 +487,25 @@ def test_compare_optimizers_races_lbfgs_when_named(regression):
     pytest.importorskip("matplotlib")
     display = OptimizerComparisonDisplay.from_comparison(comparison)
     assert display.lines_["lbfgs"].get_label() == "lbfgs"
+
+
+def test_validation_data_is_refused_with_lbfgs():
+    X = np.random.RandomState(0).randn(40, 3)
+    y = X.sum(axis=1)
+    with pytest.raises(ValueError, match="X_val and y_val are not used by optimizer='lbfgs'"):
+        GradientRegressor(optimizer="lbfgs", early_stopping=True).fit(X, y, X_val=X, y_val=y)
+
+
+def test_lbfgs_records_the_gradient_norm_of_each_iterate_and_no_rate(regression):
+    X, y = regression
+    est = GradientRegressor(optimizer="lbfgs", penalty="l2", alpha=1e-3, max_iter=50,
+                            tol=1e-8).fit(X, y)
+    n = len(est.loss_curve_)
+    assert n == est.n_iter_ and len(est.grad_norm_curve_) == n
+    assert np.all(np.isnan(est.learning_rate_curve_)) and len(est.learning_rate_curve_) == n
+    # the norm at the last iterate: the gradient of the objective, from scratch
+    w, b = est.coef_, est.intercept_[0]
+    residual = X @ w + b - y
+    grad = np.concatenate([X.T @ residual / len(y) + 1e-3 * w, [residual.mean()]])
+    assert_allclose(est.grad_norm_curve_[-1], np.linalg.norm(grad), rtol=1e-6, atol=1e-12)
+    assert est.grad_norm_curve_[-1] < 1e-6 < est.grad_norm_curve_[0]

@@ -392,3 +392,29 @@ def test_dask_records_the_same_curves(data):
     assert blocks.t_ == 3 * 2 * 4  # 2 blocks of 25 rows, 4 batches of 8 each
     assert_allclose(blocks.learning_rate_curve_[-1], 0.1 / 25 / 1e4)
     assert len(blocks.grad_norm_curve_) == 3
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_plateau_rule_on_a_validation_score_is_torchs_mode_max():
+    # A score that falls by less than the threshold is no improvement: the
+    # rule must not read minus the score with mode "min"'s test.
+    torch = pytest.importorskip("torch")
+    scores = [0.9, 0.895, 0.89, 0.886, 0.882, 0.95, 0.94, 0.93, 0.92, 0.91]
+    given = iter(scores)
+    X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    rule = ReduceLROnPlateau(patience=0, threshold=0.01, factor=0.5)
+    est = GradientRegressor(optimizer="sgd", learning_rate=0.05, schedule=rule,
+                            early_stopping=True, scoring=lambda *args: next(given),
+                            tol=None, max_iter=len(scores), random_state=0)
+    est.fit(X[:40], y[:40] / y.std(), X_val=X[40:], y_val=y[40:] / y.std())
+    assert est.validation_scores_ == scores
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.05)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", patience=0, threshold=0.01, factor=0.5)
+    expected = []
+    for score in scores:
+        expected.append(optimizer.param_groups[0]["lr"])
+        scheduler.step(score)
+    assert_allclose(est.learning_rate_curve_, expected, rtol=1e-12)
+    assert est.learning_rate_curve_[-1] < 0.05 / 16  # it did lower the rate

@@ -248,6 +248,16 @@ def add_average_argument(parser):
                              "(default: none)")
 
 
+def add_optimizer_argument(parser, what):
+    """``--optimizer NAME`` (repeatable): the optimizers to race or search."""
+    parser.add_argument("--optimizer", choices=(*OPTIMIZERS, *SECOND_ORDER),
+                        action="append", metavar="NAME",
+                        help=f"an optimizer to {what}, one of "
+                             f"{', '.join((*OPTIMIZERS, *SECOND_ORDER))}; repeatable "
+                             "(default: the five classics, gd to adam; lbfgs, which "
+                             "has no learning rate, and the others only when named)")
+
+
 def add_compare_arguments(parser):
     """The flags of ``sk-gradopt compare``."""
     add_data_arguments(parser)
@@ -260,6 +270,7 @@ def add_compare_arguments(parser):
     )
     add_batch_size_argument(parser)
     add_average_argument(parser)
+    add_optimizer_argument(parser, "race")
     parser.add_argument("--n-seeds", type=positive_int, default=3, metavar="N",
                         help="fits per optimizer, each with its own initial weights "
                              "and batches (default: %(default)s)")
@@ -280,12 +291,7 @@ def add_tune_arguments(parser):
                         help="candidates sampled in total by random and bayes "
                              "(default: 20; bayes needs at least one per optimizer)")
     add_average_argument(parser)
-    parser.add_argument("--optimizer", choices=(*OPTIMIZERS, *SECOND_ORDER),
-                        action="append", metavar="NAME",
-                        help=f"an optimizer to search, one of "
-                             f"{', '.join((*OPTIMIZERS, *SECOND_ORDER))}; repeatable "
-                             "(default: the five classics, gd to adam; lbfgs, which "
-                             "has no learning rate, and the others only when named)")
+    add_optimizer_argument(parser, "search")
     parser.add_argument("--cv", type=cv_folds, default=3, metavar="N",
                         help="cross-validation folds (default: %(default)s)")
     parser.add_argument("--n-jobs", type=n_jobs, default=1, metavar="N",

@@ -1,4 +1,4 @@
-"""``sk-gradopt compare``: the five optimizers race on one dataset, each at its best rate.
+"""``sk-gradopt compare``: the optimizers race on one dataset, each at its best rate.
 
 The race is :func:`sk_gradopt.compare_optimizers` on the training part: the
 learning rates are tuned on a validation part held out of it (unless
@@ -199,11 +199,11 @@ def save_plot(comparison, names, path, title):
 # ------------------------------------------------------------------- run
 
 
-def _learning_rates(args):
+def _learning_rates(args, optimizers):
     """The rates fixed by ``--learning-rate`` (by optimizer), or ``"tune"`` when none is."""
     fixed = {}
     for name, value in args.learning_rate or []:
-        for optimizer in DEFAULT_RACE if name == "all" else [name]:
+        for optimizer in optimizers if name == "all" else [name]:
             fixed[optimizer] = value
     return fixed or "tune"
 
@@ -227,10 +227,12 @@ def run(args):
         batch_size=args.batch_size, penalty="l2", alpha=ALPHA, average=args.average,
         **backend_params(args.backend), **model_params(args.hidden),
     )
-    learning_rates = _learning_rates(args)
+    optimizers = list(dict.fromkeys(args.optimizer or DEFAULT_RACE))
+    learning_rates = _learning_rates(args, optimizers)
     try:
         comparison = compare_optimizers(
-            estimator, data.X_train, data.y_train, learning_rates=learning_rates,
+            estimator, data.X_train, data.y_train, optimizers=optimizers,
+            learning_rates=learning_rates,
             n_seeds=args.n_seeds, validation_fraction=VALIDATION_FRACTION,
             random_state=args.seed, n_jobs=args.n_jobs,
         )
@@ -285,7 +287,8 @@ def _print_text(args, data, comparison, rows, reference, notes, plot):
           f"(tol={args.tol}), batch_size={args.batch_size}; {args.n_seeds} seed"
           f"{'s' if args.n_seeds > 1 else ''} each (random_state={args.seed})")
     tuned = [r["optimizer"] for r in rows if r["learning_rate_tuned"]]
-    fixed = [r["optimizer"] for r in rows if not r["learning_rate_tuned"]]
+    fixed = [r["optimizer"] for r in rows  # (L-BFGS has no rate: NaN, neither)
+             if not r["learning_rate_tuned"] and not np.isnan(r["learning_rate"])]
     grid = _compare.TUNING_GRID
     if tuned:
         print(f"learning rates tuned on a validation part ({n_val} of the training "
