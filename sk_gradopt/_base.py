@@ -447,10 +447,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         """The base learning rate: ``learning_rate``, or what ``"auto"`` is on ``data``.
 
         ``"auto"`` is a fixed rate for the adaptive rules (their spec's
-        ``auto_learning_rate``: ``1e-3`` for ``"rmsprop"``, ``"adam"`` and
-        ``"radam"``, ``2e-3`` for ``"adamax"`` and ``"nadam"``, ``1e-2`` for
-        ``"adagrad"``, ``1.0`` for ``"adadelta"``: torch's defaults but for
-        RMSprop, whose torch default is 1e-2), and ``1 / L``
+        ``auto_learning_rate``, see ``_optimizers.SPECS``), and ``1 / L``
         (``_inverse_lipschitz``) for the others, times ``1 - momentum`` for
         ``"momentum"``. ``partial_fit`` keeps the value of the first call
         whose data carries weight: on data that weighs nothing (zero class
@@ -505,7 +502,6 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             loss_fn=self._loss_function(),
             penalty=Penalty.from_params(self.penalty, float(self.alpha), float(self.l1_ratio)),
             optimizer=self._make_optimizer(),
-            optimizer_name=self.optimizer,
             learning_rate=float(learning_rate),
             schedule=self.schedule,
             power_t=float(self.power_t),

@@ -84,17 +84,17 @@ class Data(NamedTuple):
 class Config:
     """What the loop needs to know, handed over by the estimator.
 
-    ``learning_rate``, ``optimizer_name`` and ``max_iter`` also name the
-    estimator's settings in the warnings. The optimizer's identity (its
-    rule, hyperparameters and whether the compiled epoch has it) is
-    ``optimizer.spec`` (:class:`~sk_gradopt._optimizers.OptimizerSpec`).
+    ``learning_rate`` and ``max_iter`` also name the estimator's settings in
+    the warnings. The optimizer's identity (its name, rule,
+    hyperparameters and whether the compiled epoch has it) is
+    ``optimizer.spec`` (:class:`~sk_gradopt._optimizers.OptimizerSpec`):
+    :attr:`optimizer_name` reads it.
     """
 
     model: Any  # a _models.Model
     loss_fn: Callable
     penalty: Penalty
     optimizer: GradientTransformation
-    optimizer_name: str
     learning_rate: float
     schedule: Any  # a shortcut string, a schedules.Schedule or a callable
     power_t: float
@@ -109,6 +109,12 @@ class Config:
     weight_decay: float = 0.0
     average: Any = False  # False, True (equal average) or a float (EMA decay)
     steps_per_epoch: int = 1  # optimizer steps per epoch (set by the loop, for OneCycleLR)
+
+    @property
+    def optimizer_name(self):
+        """The optimizer's name, for messages: its spec's (a rule of one's own has none)."""
+        spec = self.optimizer.spec
+        return "a rule of one's own" if spec is None else spec.name
 
     def learning_rate_at(self, base, *, step, epoch):
         """The learning rate of optimizer step ``step`` (from 0), in epoch ``epoch`` (from 0).

@@ -59,16 +59,18 @@ CURVES = {
     "loss": ("loss_curve_", "loss"),
     "learning_rate": ("learning_rate_curve_", "learning rate (last step of the epoch)"),
     "grad_norm": ("grad_norm_curve_", "gradient norm (mean over the epoch, before clipping)"),
+    "validation_score": ("validation_scores_", "validation score (higher is better)"),
 }
 
 
 class LossCurveDisplay:
     """Training (and validation) loss per epoch of one or more fitted estimators.
 
-    With ``curve="learning_rate"`` or ``"grad_norm"`` it draws the other
-    per-epoch records of a fit instead: ``learning_rate_curve_`` (the rate
-    of each epoch's last step) or ``grad_norm_curve_`` (the mean global
-    gradient norm of each epoch's steps, before clipping).
+    With ``curve="learning_rate"``, ``"grad_norm"`` or ``"validation_score"``
+    it draws the other per-epoch records of a fit instead:
+    ``learning_rate_curve_`` (the rate of each epoch's last step),
+    ``grad_norm_curve_`` (the mean global gradient norm of each epoch's
+    steps, before clipping) or ``validation_scores_`` (with ``scoring``).
 
     Create it with :meth:`from_estimator` or :meth:`from_estimators`; the
     constructor takes the curves themselves. All the curves are drawn on
@@ -86,7 +88,7 @@ class LossCurveDisplay:
         None for an estimator without one.
     names : list of str, default=None
         Legend names of the estimators; None draws no legend names.
-    curve : {"loss", "learning_rate", "grad_norm"}, default="loss"
+    curve : {"loss", "learning_rate", "grad_norm", "validation_score"}, default="loss"
         What ``loss_curves`` hold (the axis label); validation curves go with
         ``"loss"`` only.
 
@@ -237,7 +239,7 @@ class LossCurveDisplay:
             training curve.
         validation_kwargs : dict, default=None
             Keyword arguments for the validation curve.
-        curve : {"loss", "learning_rate", "grad_norm"}, default="loss"
+        curve : {"loss", "learning_rate", "grad_norm", "validation_score"}, default="loss"
             The record drawn: ``loss_curve_`` (with ``validation_loss_curve_``),
             ``learning_rate_curve_`` or ``grad_norm_curve_``.
 
@@ -277,7 +279,7 @@ class LossCurveDisplay:
             training curves: one dict for all, or one per estimator.
         validation_kwargs : dict, default=None
             Keyword arguments for the validation curves.
-        curve : {"loss", "learning_rate", "grad_norm"}, default="loss"
+        curve : {"loss", "learning_rate", "grad_norm", "validation_score"}, default="loss"
             The record drawn (see :meth:`from_estimator`).
 
         Returns
@@ -316,7 +318,7 @@ def _curve_kind(curve):
     """``(fitted attribute, axis label)`` of ``curve``; a clear error for another value."""
     if not isinstance(curve, str) or curve not in CURVES:
         raise ValueError(f"curve={curve!r} is not one of {sorted(CURVES)}: pass 'loss', "
-                         "'learning_rate' or 'grad_norm'.")
+                         "'learning_rate', 'grad_norm' or 'validation_score'.")
     return CURVES[curve]
 
 
@@ -326,6 +328,11 @@ def _record(estimator, attribute):
         raise ValueError(
             f"{type(estimator).__name__} has no {attribute}: fit it first (an estimator "
             "fitted by an older version of sk_gradopt has none; fit it again)."
+        )
+    if getattr(estimator, attribute) is None:  # validation_scores_ without a scorer
+        raise ValueError(
+            f"{type(estimator).__name__} recorded no {attribute}: fit it with "
+            "early_stopping=True and scoring= to record a validation score per epoch."
         )
     return getattr(estimator, attribute)
 

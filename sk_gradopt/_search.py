@@ -67,7 +67,7 @@ from scipy.stats import loguniform, uniform
 
 from ._lbfgs import SECOND_ORDER
 from ._models import ACTIVATIONS
-from ._optimizers import OPTIMIZERS
+from ._optimizers import OPTIMIZERS, SPECS
 from ._reprs import plain_repr
 from .schedules import SCHEDULES, Schedule
 
@@ -109,9 +109,6 @@ _STRUCTURE = ("hidden_layer_sizes", "activation")
 # The optimizers that take mini-batches: all the first-order ones but "gd".
 _USES_BATCH_SIZE = set(OPTIMIZERS) - {"gd"}
 
-# The optimizers that read rho (RMSprop's and Adadelta's decay), and Adam's betas.
-_USES_RHO = {"rmsprop", "adadelta"}
-_USES_BETAS = {"adam", "adamax", "nadam", "radam"}
 
 #: What ``True`` searches for each training tool, in every kind. On standard-
 #: scaled data and a target of order one, the gradient's norm is about 1 to
@@ -186,22 +183,23 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
         space["schedule"] = _choices(schedule, kind, dimension)
     for name, values in (shared or {}).items():  # (a distribution stays as it is)
         space[name] = values if hasattr(values, "rvs") else _choices(values, kind, dimension)
-    if optimizer == "momentum":
+    reads = SPECS[optimizer].hyperparameter_names  # (the spec: one home for a rule's facts)
+    if "momentum" in reads:
         space["momentum"] = (
             [0.5, 0.9] if kind == "grid" else _uniform(0.5, 0.99, kind, dimension)
         )
         space["nesterov"] = _choices([False, True], kind, dimension)
-    elif optimizer in _USES_RHO:
+    if "rho" in reads:
         space["rho"] = (
             [0.9, 0.99] if kind == "grid" else _uniform(0.8, 0.999, kind, dimension)
         )
-    elif optimizer in _USES_BETAS:
+    if "beta_1" in reads:
         space["beta_1"] = (
             [0.9] if kind == "grid" else _uniform(0.8, 0.99, kind, dimension)
         )
         space["beta_2"] = _choices(_BETA_2[:2] if kind == "grid" else _BETA_2,
                                    kind, dimension)
-    if optimizer == "nadam":
+    if "momentum_decay" in reads:
         space["momentum_decay"] = (
             [4e-3] if kind == "grid" else _learning_rate_values(*_MOMENTUM_DECAY, kind,
                                                                 dimension)
@@ -326,7 +324,8 @@ def _finite(value):
 def _check_training_tool(name, values):
     """None (leave the estimator's own) or the list of values of ``name`` to search.
 
-    ``name`` is ``"weight_decay"``, ``"max_grad_norm"`` or ``"warmup_steps"``;
+    ``name`` is a key of :data:`DEFAULT_TRAINING_TOOLS` (``"weight_decay"``,
+    ``"max_grad_norm"``, ``"warmup_steps"``, ``"average"``);
     ``values`` is None, True (:data:`DEFAULT_TRAINING_TOOLS`) or a non-empty
     list (or tuple) of valid values, of which duplicates are dropped.
     """

@@ -395,7 +395,10 @@ class Averages:
         else:  # the guard's safe weights (or the call's start)
             average = self.safe
         return average if _all_finite(0.0, average) else Average(None, 0)
+
+
 def _is_adaptive(schedule):
+    """Whether ``schedule`` is the ``"adaptive"`` shortcut (a schedule object never is)."""
     return isinstance(schedule, str) and schedule == "adaptive"
 
 

@@ -391,7 +391,7 @@ def test_an_mlp_trains_on_dask_through_the_same_loop(client):
             model=mlp_model("tanh"), loss_fn=get_loss("squared_error"),
             penalty=Penalty.from_params("l2", 1e-3, 0.0),
             optimizer=make_optimizer("adam", beta_1=0.9, beta_2=0.999, eps=1e-8),
-            optimizer_name="adam", learning_rate=0.01, schedule="constant", power_t=0.5,
+            learning_rate=0.01, schedule="constant", power_t=0.5,
             max_iter=5, batch_size=batch_size, shuffle=False, tol=None, n_iter_no_change=5,
         )
         for data in (Data(X, Y, None, 1200.0), Data(*to_dask(X, Y, chunks=400), None, 1200.0)):

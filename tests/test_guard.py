@@ -70,7 +70,7 @@ def _linear_config(schedule, max_iter):
     return Config(
         model=linear_model(), loss_fn=get_loss("squared_error"),
         penalty=Penalty.from_params(None, 0.0, 0.0), optimizer=make_optimizer("sgd"),
-        optimizer_name="sgd", learning_rate=0.01, schedule=schedule, power_t=0.5,
+        learning_rate=0.01, schedule=schedule, power_t=0.5,
         max_iter=max_iter, batch_size=100, shuffle=False, tol=None, n_iter_no_change=5,
     )
 

@@ -18,7 +18,7 @@ from sk_gradopt._optimizers import (
     rmsprop,
     sgd,
 )
-from sk_gradopt._schedules import scheduled_learning_rate
+from sk_gradopt.schedules import scheduled_learning_rate
 
 G = np.array([0.5, -0.2])
 

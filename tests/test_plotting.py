@@ -181,3 +181,16 @@ def test_unknown_curve_is_a_clear_error(regression_data):
         LossCurveDisplay.from_estimator(reg, curve="lr")
     with pytest.raises(ValueError, match="curve='lr' is not one of"):
         LossCurveDisplay([[1.0]], curve="lr").plot()
+
+
+def test_the_validation_score_curve_draws_validation_scores_(regression_data):
+    reg = _fit(regression_data, optimizer="sgd", max_iter=4, early_stopping=True,
+               scoring="r2", tol=None)
+    display = LossCurveDisplay.from_estimator(reg, curve="validation_score")
+    np.testing.assert_array_equal(display.lines_[0].get_ydata(), reg.validation_scores_)
+    assert len(reg.validation_scores_) == 4
+    assert display.ax_.get_ylabel().startswith("validation score")
+    without = _fit(regression_data, optimizer="sgd", max_iter=2)
+    with pytest.raises(ValueError, match="recorded no validation_scores_: fit it with"):
+        LossCurveDisplay.from_estimator(without, curve="validation_score")
+    plt.close("all")

@@ -22,7 +22,7 @@ from sk_gradopt import (
     GradientRegressor,
 )
 from sk_gradopt._lipschitz import lipschitz_constant
-from sk_gradopt._schedules import SCHEDULES
+from sk_gradopt.schedules import SCHEDULES
 
 N_SAMPLES, N_FEATURES = 70, 12
 

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sk_gradopt import OPTIMIZERS, GradientClassifier, GradientRegressor
 from sk_gradopt._optimizers import DEFAULT_RACE
 from sk_gradopt._penalties import decay_weights
-from sk_gradopt._schedules import scheduled_learning_rate, warmup_factor
+from sk_gradopt.schedules import scheduled_learning_rate, warmup_factor
 from sk_gradopt._epoch import clip_grad_norm
 from sk_gradopt._tree import Layer
 
