@@ -273,11 +273,14 @@ def _squared_norm(G, W, j, padded, scale, l2, use_l2):
     its time at batch size 1). Clipping keeps its own, ordered sum.
     """
     acc = 0.0
-    for f in range(padded):
-        g = G[j, f] * scale
-        if use_l2:
-            g += l2 * W[j, f]
-        acc += np.float64(g) * np.float64(g)
+    if use_l2:  # (two loops: a branch inside kept LLVM from vectorising the sum)
+        for f in range(padded):
+            g = G[j, f] * scale + l2 * W[j, f]
+            acc += np.float64(g) * np.float64(g)
+    else:
+        for f in range(padded):
+            g = G[j, f] * scale
+            acc += np.float64(g) * np.float64(g)
     return acc
 
 
