@@ -18,12 +18,10 @@ of the copy's; and the whole ``fit(max_iter=20)`` (validation, the start and
 final objectives included) over twenty pairs of the two products (target:
 at most 1.15).
 
-The ``path`` column says how the step ran (``sk_gradopt._epoch`` chooses):
-where NumPy's BLAS has at most two threads, the compiled epoch reads each
-row of X once (``one pass``), so the step can take less than the two
-products and the "bandwidth" (counted as two reads) exceed the copy's;
-otherwise BLAS's two products with the element-wise work between them fused
-(``BLAS``).
+The step reads each row of X once (``sk_gradopt._kernels.linear_loss_and_grad``:
+the raw output, the loss and the row's share of ``X.T @ dz`` from the same
+cache lines), in chunks of rows on every core: it can take less than the
+two products, and its "bandwidth" (counted as two reads) exceed the copy's.
 
 Run ``python benchmarks/bench_limit.py``; ``--tiny`` for a quick check.
 """
@@ -34,7 +32,6 @@ import numpy as np
 
 import _common
 from sk_gradopt import GradientRegressor
-from sk_gradopt._epoch import _one_pass_pays
 
 TARGET = 1.15
 FIT_TARGET = 1.15  # fit(max_iter=FIT_EPOCHS) over FIT_EPOCHS pairs of products
@@ -86,7 +83,7 @@ def main():
         copy_gbs = 2 * nbytes / best[dtype, "copy"] / 1e6
         step_gbs = 2 * nbytes / step_ms / 1e6
         rows.append({
-            "dtype": dtype, "path": "one pass" if _one_pass_pays(X) else "BLAS",
+            "dtype": dtype,
             "X_MB": nbytes / 1e6, "step_ms": step_ms,
             "fit_1_epoch_ms": best[dtype, "fit 1"], "Xw_ms": best[dtype, "Xw"],
             "XTr_ms": best[dtype, "XTr"], "matvecs_ms": matvecs_ms,
@@ -98,7 +95,7 @@ def main():
         })
     load_after = os.getloadavg()
     _common.table(rows, [
-        ("dtype", "s"), ("path", "s"), ("X_MB", ".0f"), ("step_ms", ".2f"), ("Xw_ms", ".2f"),
+        ("dtype", "s"), ("X_MB", ".0f"), ("step_ms", ".2f"), ("Xw_ms", ".2f"),
         ("XTr_ms", ".2f"), ("step_over_matvecs", ".2f"), ("copy_ms", ".2f"),
         ("copy_GBs", ".1f"), ("step_GBs", ".1f"), ("fraction_of_copy_bandwidth", ".2f"),
         ("fit_20_ms", ".1f"), ("fit_20_over_pairs", ".2f"),

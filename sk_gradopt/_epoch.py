@@ -33,7 +33,7 @@ epoch of this module.
 """
 
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -474,10 +474,8 @@ def _compiled_epoch_runner(data, config):
     On NumPy arrays, when numba can be imported: for the linear model with
     mini-batches, the compiled epoch; ``X`` is made C-contiguous once here
     (a copy only if it is not), not at every epoch. A full batch runs the
-    same compiled epoch (one read of X a step) where :func:`_one_pass_pays`,
-    else BLAS's two products on every core, with the element-wise work
-    between them fused into one compiled pass
-    (:func:`._kernels.compiled_linear`). For other
+    array-API epoch with the model's loss and gradient in one read of X,
+    chunks of rows on every core (:func:`._kernels.compiled_linear`). For other
     models (an MLP), the array-API epoch with the hidden layers' element-wise
     work (:func:`._kernels.compiled_mlp`) and the optimizer's step
     (:func:`._kernels.apply_update`) each fused into one compiled pass.
@@ -509,9 +507,8 @@ def _compiled_epoch_runner(data, config):
     if rule is None:
         return None
     loss, keywords = loss_identity(config.loss_fn)
-    full_batch = config.batch_size_for(data.n_samples) >= data.n_samples
-    if full_batch and not (loss in _kernels.LOSSES and _one_pass_pays(data.X)):
-        # BLAS's two products (on every core), the element-wise work between them fused
+    if config.batch_size_for(data.n_samples) >= data.n_samples:
+        # one read of X a step, chunks of rows on every core (or BLAS's products)
         return _with_model(_kernels.compiled_linear(config.model), config)
     if loss not in _kernels.LOSSES or config.average:  # (the kernels' epochs don't average)
         return None
@@ -559,40 +556,6 @@ def _compiled_model_runner(config, sparse, rule, hyperparameters):
     )
     model = config.model if sparse else _kernels.compiled_mlp(config.model)
     return _with_model(model, config, apply=apply)
-
-
-#: A full batch of the linear model runs the compiled epoch (one read of each
-#: row, on one core) rather than BLAS's ``X @ coef`` and ``X.T @ dz`` (two
-#: reads of X, on every core BLAS has) where BLAS has at most this many
-#: threads. Measured at 1,000,000 x 100 on 2 cores (AMD EPYC, 2 BLAS
-#: threads): 30 ms against 55 ms a step in float64, 21 against 38 in float32.
-ONE_PASS_MAX_BLAS_THREADS = 2
-
-
-def _one_pass_pays(X):
-    """Whether a full batch of ``X`` runs faster in the compiled one-pass epoch than in BLAS.
-
-    Where ``X`` is a dense C-ordered NumPy array (a copy of X would cost more
-    than the pass saves) and NumPy's BLAS has at most
-    :data:`ONE_PASS_MAX_BLAS_THREADS` threads.
-    """
-    if issparse(X) or not X.flags.c_contiguous:
-        return False
-    return _blas_threads() <= ONE_PASS_MAX_BLAS_THREADS
-
-
-def _blas_threads():
-    """The threads of the BLAS libraries loaded (the most of them): threadpoolctl's count."""
-    threads = [lib.get_num_threads() for lib in _threadpools().lib_controllers
-               if lib.user_api == "blas"]
-    return max(threads, default=1)
-
-
-@cache
-def _threadpools():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def _with_model(model, config, apply=None):

@@ -62,7 +62,8 @@ Design notes
 """
 
 import math
-from functools import partial
+import os
+from functools import cache, partial
 
 import numpy as np
 from llvmlite import ir
@@ -954,14 +955,122 @@ def _loss_pass(Z, b, Y, sw, hp, code, use_b, use_sw, dsum):
     return total
 
 
-def linear_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale):
-    """:func:`._models.linear_loss_and_grad` on NumPy arrays, its element-wise work fused.
+@njit(cache=True, error_model="numpy", nogil=True)
+def _rows_pass(X, Wt, b, Y, sw, hp, code, use_b, use_sw, start, stop, G, dsum):
+    """Rows ``start:stop`` of a full batch in one read of each: loss, ``dz``, and ``X.T @ dz``.
 
-    The matrix products ``X @ coef`` and ``X.T @ dz`` stay NumPy's (BLAS,
-    on every core); the intercept, the loss, its gradient, the sample
-    weights and the intercept's gradient take one compiled pass over the
-    ``n_samples x n_outputs`` raw outputs instead of six NumPy passes and
-    as many fresh arrays. The same numbers to rounding (the sums run in
+    For each row, the raw outputs (``X[i] @ Wt[j] + b[j]``), the loss and
+    its gradient ``dz`` (times the sample weight), then ``G[j] += dz *
+    X[i]`` from the same cache lines: one read of X where BLAS's ``X @
+    coef`` and ``X.T @ dz`` make two. ``G`` (``n_outputs x n_features``)
+    and ``dsum`` (the intercepts' gradient) accumulate in float64; the
+    weighted loss sum is returned. It releases the GIL: chunks of rows run
+    on threads side by side (:func:`linear_loss_and_grad`).
+    """
+    T = X.dtype.type
+    c = (T(0), T(1), T(0.5), T(2), T(4), T(math.log(2.0)))
+    epsilon, half_eps2 = hp[0], hp[1]
+    k, d = Wt.shape
+    total = 0.0
+    for i in range(start, stop):
+        w = sw[i] if use_sw else c[1]
+        row = 0.0
+        for j in range(k):
+            raw = _dot(X, i, Wt, j)
+            if use_b:
+                raw += b[j]
+            loss, dz = _pointwise_loss(code, Y[i, j], raw, epsilon, half_eps2, c)
+            if use_sw:
+                dz = dz * w
+            dsum[j] += dz
+            dz64 = np.float64(dz)
+            for f in range(d):
+                G[j, f] += dz64 * X[i, f]
+            row += loss
+        total += row * w if use_sw else row
+    return total
+
+
+#: A full batch is cut into chunks of rows of about this many elements of X
+#: (at most :data:`MAX_CHUNKS`), each a task of the thread pool: the chunks
+#: depend on the data's shape only, so the sums do not depend on the machine.
+CHUNK_ELEMENTS = 2**20
+MAX_CHUNKS = 16
+
+
+@cache
+def _thread_pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                              thread_name_prefix="sk_gradopt")
+
+
+@cache
+def _threadpools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _n_workers():
+    """The threads a full batch may use: as many as NumPy's BLAS may (threadpoolctl's count).
+
+    So that ``threadpoolctl.threadpool_limits`` and joblib's workers, which
+    limit BLAS to avoid oversubscription, limit this pass too.
+    """
+    threads = [lib.get_num_threads() for lib in _threadpools().lib_controllers
+               if lib.user_api == "blas"]
+    return max(1, min(max(threads, default=1), os.cpu_count() or 1))
+
+
+def _one_pass(X, layer, Y, sample_weight, code, hp):
+    """``(loss sum, G, dsum)`` of a full batch: :func:`_rows_pass` over chunks, in threads."""
+    n, d = X.shape
+    dtype = X.dtype
+    X = _read_only(X)  # (one numba type for every X, as in the epoch)
+    Wt = np.array(layer.coef.T, dtype=dtype, order="C")  # writable, as the epoch's W
+    k = Wt.shape[0]
+    use_b, use_sw = layer.intercept is not None, sample_weight is not None
+    b = _read_only(np.ascontiguousarray(layer.intercept if use_b else np.zeros(1), dtype=dtype))
+    sw = _read_only(np.ascontiguousarray(sample_weight if use_sw else np.ones(1), dtype=dtype))
+    Y = _rows(Y, dtype, "Y")
+    n_chunks = int(min(MAX_CHUNKS, max(1, n * d // CHUNK_ELEMENTS)))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    parts = [(np.zeros((k, d)), np.zeros(k)) for _ in range(n_chunks)]
+
+    totals = [0.0] * n_chunks
+
+    def run(first, step):  # the chunks first, first + step, ...: one worker's share
+        for chunk in range(first, n_chunks, step):
+            G, dsum = parts[chunk]
+            totals[chunk] = _rows_pass(X, Wt, b, Y, sw, hp, code, use_b, use_sw,
+                                       bounds[chunk], bounds[chunk + 1], G, dsum)
+
+    workers = min(n_chunks, _n_workers())
+    if workers == 1:
+        run(0, 1)
+    else:
+        for done in [_thread_pool().submit(run, w, workers) for w in range(workers)]:
+            done.result()
+    G, dsum = parts[0]
+    for G_part, dsum_part in parts[1:]:  # in chunk order: the same sums on every machine
+        G += G_part
+        dsum += dsum_part
+    return math.fsum(totals), G, dsum
+
+
+def linear_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale):
+    """:func:`._models.linear_loss_and_grad` on NumPy arrays, in one read of X.
+
+    A dense C-ordered ``X`` takes one compiled pass per chunk of rows
+    (:func:`_rows_pass`: the raw outputs, the loss, its gradient and ``X.T @
+    dz`` from the same cache lines), the chunks on threads side by side: one
+    read of X on every core, where BLAS's ``X @ coef`` and ``X.T @ dz`` make
+    two. Another ``X`` (sparse, Fortran-ordered) keeps BLAS's products, with
+    the element-wise work between them (the intercept, the loss, its
+    gradient, the sample weights) in one compiled pass over the raw outputs
+    (:func:`_loss_pass`). The same numbers to rounding (the sums run in
     float64). The losses come back summed: a 1-element array, which the
     epoch adds up as it adds the per-sample losses. The multinomial loss,
     which is not element-wise, runs the reference.
@@ -972,11 +1081,17 @@ def linear_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale):
         return _linear_loss_and_grad(params, X, Y, sample_weight, loss_fn, scale)
     (layer,) = params
     dtype = layer.coef.dtype
+    epsilon = keywords.get("epsilon", 0.0)
+    if type(X) is np.ndarray and X.flags.c_contiguous and X.dtype == dtype:
+        hp = _read_only(np.array([epsilon, 0.5 * epsilon**2], dtype=dtype))
+        total, G, dsum = _one_pass(X, layer, Y, sample_weight, code, hp)
+        g_coef = np.asarray(G.T * scale, dtype=dtype)
+        g_intercept = (dsum * scale).astype(dtype) if layer.intercept is not None else None
+        return np.array([total], dtype=dtype), (Layer(g_coef, g_intercept),)
     Z = np.ascontiguousarray(X @ layer.coef, dtype=dtype)
     use_b, use_sw = layer.intercept is not None, sample_weight is not None
     b = _read_only(np.ascontiguousarray(layer.intercept if use_b else np.zeros(1), dtype=dtype))
     sw = _read_only(np.ascontiguousarray(sample_weight if use_sw else np.ones(1), dtype=dtype))
-    epsilon = keywords.get("epsilon", 0.0)
     hp = _read_only(np.array([epsilon, 0.5 * epsilon**2], dtype=dtype))
     dsum = np.empty(Z.shape[1], dtype=np.float64)
     total = _loss_pass(Z, b, _rows(Y, dtype, "Y"), sw, hp, code, use_b, use_sw, dsum)

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
@@ -131,18 +131,18 @@ def test_a_fortran_ordered_or_read_only_X_gives_the_same_fit(monkeypatch, data):
                         rtol=1e-14)
 
 
-@pytest.mark.parametrize("blas_threads, layout, path", [
-    (1, "C", "one pass"), (2, "C", "one pass"), (8, "C", "BLAS"), (2, "F", "BLAS"),
-])
+@pytest.mark.parametrize("layout, chunks", [("C", 1), ("C", 3), ("F", None)])
 @pytest.mark.parametrize("task", ["regression", "weighted", "multiclass"])
-def test_a_full_batch_runs_one_pass_or_blas_and_equals_the_reference(
-        monkeypatch, data, blas_threads, layout, path, task):
-    # "gd" (and a batch as large as the data): with few BLAS threads, the
-    # compiled epoch reads each row once; otherwise BLAS's two products, with
-    # the element-wise work between them fused. Both equal the reference.
-    monkeypatch.setattr(_epoch, "_blas_threads", lambda: blas_threads)
+def test_a_full_batch_runs_one_pass_in_chunks_or_blas_and_equals_the_reference(
+        monkeypatch, data, layout, chunks, task):
+    # "gd" (and a batch as large as the data): a C-ordered X is read once a
+    # step, in chunks of rows on threads; a Fortran-ordered one goes through
+    # BLAS's two products. Both equal the reference (the multinomial loss,
+    # not element-wise, is the reference).
+    if chunks is not None:  # chunks of ~ (n_samples * n_features / chunks) elements
+        monkeypatch.setattr(_kernels, "CHUNK_ELEMENTS", data["X"].size // chunks)
     one_pass, fused = [], []
-    for name, record in (("linear_epoch", one_pass), ("linear_loss_and_grad", fused)):
+    for name, record in (("_one_pass", one_pass), ("linear_loss_and_grad", fused)):
         real = getattr(_kernels, name)
         monkeypatch.setattr(_kernels, name,
                             lambda *a, _real=real, _record=record, **k: _record.append(1)
@@ -156,9 +156,25 @@ def test_a_full_batch_runs_one_pass_or_blas_and_equals_the_reference(
     compiled, reference, calls = fit_both(monkeypatch, Estimator, X, y, sw, optimizer="gd",
                                           learning_rate=0.1, max_iter=5, tol=None,
                                           random_state=0)
-    assert calls and all(calls)
-    assert (len(one_pass), len(fused) > 0) == ((5, False) if path == "one pass" else (0, True))
+    assert calls and all(calls) and len(fused) >= 5
+    assert len(one_pass) == (5 if layout == "C" and task != "multiclass" else 0)
     assert_same(compiled, reference, rtol=1e-12)
+
+
+def test_the_chunks_of_a_full_batch_do_not_depend_on_the_machine(monkeypatch):
+    # The chunks depend on the shape of X only: the same sums whatever the
+    # number of cores the pool has.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(3000, 40), rng.randn(3000)
+    monkeypatch.setattr(_kernels, "CHUNK_ELEMENTS", 10_000)  # 12 chunks
+    fit = lambda: GradientRegressor(optimizer="gd", max_iter=3, tol=None).fit(X, y)  # noqa
+    many = fit()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # one worker, as in a joblib worker
+        assert _kernels._n_workers() == 1
+        one = fit()
+    assert_array_equal(many.coef_, one.coef_)
 
 
 def test_one_batch_of_every_row_runs_the_compiled_epoch(monkeypatch, data):
