@@ -3,7 +3,8 @@
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._docstrings import (FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL,
+                          with_sections)
 from ._linear import BaseLinearGradientEstimator
 from ._losses import CLASSIFICATION_LOSSES
 from ._tasks import ClassificationMixin
@@ -125,6 +126,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_sections(X_VAL=X_VAL)
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None, *,
             X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
@@ -143,14 +145,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
             Initial coefficients (one row for two classes; zeros by default).
         intercept_init : array of shape (n_classes,), default=None
             Initial intercepts (zeros by default).
-        X_val : array of shape (n_val, n_features), default=None
-            Validation data for early stopping, instead of holding out
-            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
-            with ``y_val``). Checked as ``X`` is and placed where ``X``
-            trains. In a ``Pipeline`` it reaches this step by metadata routing
-            (``set_fit_request(X_val=True, y_val=True)``) and is not
-            transformed by the earlier steps unless the Pipeline is built with
-            ``transform_input=["X_val"]``.
+        {X_VAL}
         y_val : array of shape (n_val,), default=None
             The class labels of ``X_val``: classes seen in ``y``.
         sample_weight_val : array of shape (n_val,), default=None

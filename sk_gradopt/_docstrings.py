@@ -255,3 +255,27 @@ learning_rate_ : float
 
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when ``X`` has string column names."""
+
+
+X_VAL = """\
+X_val : array of shape (n_val, n_features), default=None
+            Validation data for early stopping, instead of holding out
+            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
+            with ``y_val``). Checked as ``X`` is and placed where ``X``
+            trains. In a ``Pipeline`` it reaches this step by metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``) and is not
+            transformed by the earlier steps unless the Pipeline is built with
+            ``transform_input=["X_val"]``."""
+
+
+def with_sections(**sections):
+    """Decorate a method: its docstring's ``{NAME}`` markers become the shared sections."""
+
+    def fill(method):
+        doc = method.__doc__
+        for name, text in sections.items():
+            doc = doc.replace("{" + name + "}", text)
+        method.__doc__ = doc
+        return method
+
+    return fill

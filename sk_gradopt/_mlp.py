@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseGradientEstimator
-from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL, with_sections
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ._models import ACTIVATIONS, init_mlp, mlp_model
 from ._reprs import plain_repr
@@ -282,6 +282,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
         return "identity"
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_sections(X_VAL=X_VAL)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
             sample_weight_val=None):
         """Fit the network with the chosen optimizer for up to ``max_iter`` epochs.
@@ -295,14 +296,7 @@ class GradientMLPRegressor(RegressionMixin, RegressorMixin, BaseGradientMLP):
             Target values.
         sample_weight : array of shape (n_samples,), default=None
             Non-negative weights of the samples.
-        X_val : array of shape (n_val, n_features), default=None
-            Validation data for early stopping, instead of holding out
-            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
-            with ``y_val``). Checked as ``X`` is and placed where ``X``
-            trains. In a ``Pipeline`` it reaches this step by metadata routing
-            (``set_fit_request(X_val=True, y_val=True)``) and is not
-            transformed by the earlier steps unless the Pipeline is built with
-            ``transform_input=["X_val"]``.
+        {X_VAL}
         y_val : array of shape (n_val,) or (n_val, n_targets), default=None
             The targets of ``X_val``.
         sample_weight_val : array of shape (n_val,), default=None
@@ -436,6 +430,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         return "logistic" if n_outputs == 1 else "softmax"
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_sections(X_VAL=X_VAL)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
             sample_weight_val=None):
         """Fit the network with the chosen optimizer for up to ``max_iter`` epochs.
@@ -449,14 +444,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
             Class labels.
         sample_weight : array of shape (n_samples,), default=None
             Non-negative weights of the samples.
-        X_val : array of shape (n_val, n_features), default=None
-            Validation data for early stopping, instead of holding out
-            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
-            with ``y_val``). Checked as ``X`` is and placed where ``X``
-            trains. In a ``Pipeline`` it reaches this step by metadata routing
-            (``set_fit_request(X_val=True, y_val=True)``) and is not
-            transformed by the earlier steps unless the Pipeline is built with
-            ``transform_input=["X_val"]``.
+        {X_VAL}
         y_val : array of shape (n_val,), default=None
             The class labels of ``X_val``: classes seen in ``y``.
         sample_weight_val : array of shape (n_val,), default=None

@@ -5,7 +5,8 @@ from numbers import Real
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._docstrings import FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS
+from ._docstrings import (FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL,
+                          with_sections)
 from ._linear import BaseLinearGradientEstimator
 from ._losses import REGRESSION_LOSSES
 from ._tasks import RegressionMixin
@@ -120,6 +121,7 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
         self.fit_intercept = fit_intercept
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_sections(X_VAL=X_VAL)
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None, *,
             X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
@@ -138,14 +140,7 @@ class GradientRegressor(RegressionMixin, RegressorMixin, BaseLinearGradientEstim
             Initial coefficients (zeros by default).
         intercept_init : array of shape (1,) or (n_targets,), default=None
             Initial intercept (zero by default).
-        X_val : array of shape (n_val, n_features), default=None
-            Validation data for early stopping, instead of holding out
-            ``validation_fraction`` of ``X`` (needs ``early_stopping=True``;
-            with ``y_val``). Checked as ``X`` is and placed where ``X``
-            trains. In a ``Pipeline`` it reaches this step by metadata routing
-            (``set_fit_request(X_val=True, y_val=True)``) and is not
-            transformed by the earlier steps unless the Pipeline is built with
-            ``transform_input=["X_val"]``.
+        {X_VAL}
         y_val : array of shape (n_val,) or (n_val, n_targets), default=None
             The targets of ``X_val``.
         sample_weight_val : array of shape (n_val,), default=None
