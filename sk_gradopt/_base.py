@@ -458,6 +458,8 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             return None
         if not isinstance(self.learning_rate, str):
             return float(self.learning_rate)
+        if isinstance(self.schedule, Schedule) and self.schedule.peak_rate() is not None:
+            return self.schedule.peak_rate()  # its rates ignore the base: nothing to compute
         if not first_call and hasattr(self, "learning_rate_"):
             return self.learning_rate_
         fixed_rate = SPECS[self.optimizer].auto_learning_rate

@@ -154,6 +154,11 @@ def _uniform(low, high, kind, dimension):
     return dimension.Real(low, high)
 
 
+def _own_rates(schedule):
+    """Whether ``schedule``'s rates ignore the base learning rate (``OneCycleLR``)."""
+    return isinstance(schedule, Schedule) and schedule.peak_rate() is not None
+
+
 def _choices(values, kind, dimension):
     """A finite set of values: a list, or ``Categorical`` for Bayes."""
     if kind == "bayes":
@@ -175,10 +180,9 @@ def _one_space(optimizer, kind, learning_rate, batch_size, schedule, dimension,
                 space[name] = _choices(values, kind, dimension)
         return space
     low, high = learning_rate or DEFAULT_LEARNING_RATES[optimizer]
-    space = {
-        "optimizer": _choices([optimizer], kind, dimension),
-        "learning_rate": _learning_rate_values(low, high, kind, dimension),
-    }
+    space = {"optimizer": _choices([optimizer], kind, dimension)}
+    if not (schedule and all(_own_rates(s) for s in schedule)):  # (OneCycleLR's max_lr)
+        space["learning_rate"] = _learning_rate_values(low, high, kind, dimension)
     if schedule:
         space["schedule"] = _choices(schedule, kind, dimension)
     for name, values in (shared or {}).items():  # (a distribution stays as it is)

@@ -56,6 +56,11 @@ class Schedule(BaseEstimator):
     per_step = False
     _parameter_constraints: dict = {}
 
+    def peak_rate(self):
+        """The schedule's own rate where its rates ignore the base one (OneCycleLR's
+        ``max_lr``), else None: the base rate (the estimator's ``learning_rate``) counts."""
+        return None
+
     def validate(self):
         """Check the parameters (scikit-learn's declarative constraints); return self."""
         self._validate_params()
@@ -211,6 +216,9 @@ class OneCycleLR(Schedule):
         self.pct_start = pct_start
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
+
+    def peak_rate(self):
+        return float(self.max_lr)
 
     def rates(self, base, steps, *, epoch, steps_per_epoch, max_iter):
         max_lr = float(self.max_lr)

@@ -418,3 +418,18 @@ def test_the_plateau_rule_on_a_validation_score_is_torchs_mode_max():
         scheduler.step(score)
     assert_allclose(est.learning_rate_curve_, expected, rtol=1e-12)
     assert est.learning_rate_curve_[-1] < 0.05 / 16  # it did lower the rate
+
+
+def test_one_cycle_uses_its_own_rates_so_auto_computes_nothing_and_searches_skip_the_rate(
+        monkeypatch):
+    from sk_gradopt import search_space
+
+    X, y = make_regression(n_samples=80, n_features=3, random_state=0)
+    monkeypatch.setattr(GradientRegressor, "_inverse_lipschitz",
+                        lambda *a: pytest.fail("1/L computed for a rate never used"))
+    est = GradientRegressor(optimizer="sgd", learning_rate="auto", schedule=OneCycleLR(0.05),
+                            max_iter=4, tol=None, random_state=0).fit(X, y / y.std())
+    assert est.learning_rate_ == 0.05 and max(est.learning_rate_curve_) <= 0.05
+    assert "learning_rate" not in search_space("sgd", schedule=[OneCycleLR(0.1)])
+    mixed = search_space("sgd", schedule=[OneCycleLR(0.1), StepLR(step_size=2)])
+    assert "learning_rate" in mixed  # StepLR scales the base rate
