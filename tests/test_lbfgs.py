@@ -17,12 +17,11 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import clone, config_context
-from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_estimators import binary, multiclass, regression  # noqa: F401 (fixtures)
 
 import sk_gradopt._lbfgs as _lbfgs
 from sk_gradopt import (
@@ -34,25 +33,6 @@ from sk_gradopt import (
 
 ESTIMATORS = (GradientRegressor, GradientClassifier, GradientMLPRegressor,
               GradientMLPClassifier)
-
-
-@pytest.fixture(scope="module")
-def regression():
-    X, y = make_regression(n_samples=120, n_features=6, noise=5.0, random_state=0)
-    return StandardScaler().fit_transform(X), y / y.std()
-
-
-@pytest.fixture(scope="module")
-def binary():
-    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def multiclass():
-    X, y = make_classification(n_samples=240, n_features=6, n_informative=4,
-                               n_classes=3, random_state=0)
-    return StandardScaler().fit_transform(X), y
 
 
 def _data_for(Estimator, regression, binary):
