@@ -303,7 +303,7 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
         """
         second_order = self.optimizer in SECOND_ORDER
         if second_order:
-            self._check_second_order(X, partial, validation)
+            self._check_second_order(partial, validation)
         plan = self._prepare_fit(X, y, sample_weight, init, partial=partial, classes=classes,
                                  validation=validation)
         callbacks = Callbacks.begin(
@@ -331,12 +331,13 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
             callbacks.end(callbacks.context, progress.weights)
         return self
 
-    def _check_second_order(self, X, partial, validation=None):
+    def _check_second_order(self, partial, validation=None):
         """Refuse what ``optimizer="lbfgs"`` cannot do, before any validation.
 
         L-BFGS minimises a smooth objective over all the data at once, in
-        memory: no ``partial_fit`` (as ``MLPRegressor(solver="lbfgs")``), no
-        l1 part in the penalty, no Dask input, and no validation data to stop
+        memory (on Dask arrays each evaluation is an all-reduce over the
+        blocks): no ``partial_fit`` (as ``MLPRegressor(solver="lbfgs")``), no
+        l1 part in the penalty, and no validation data to stop
         on (``X_val``; ``early_stopping`` and ``scoring`` it ignores, as
         ``MLPRegressor(solver="lbfgs")`` ignores ``early_stopping``).
         """
@@ -355,13 +356,6 @@ class BaseGradientEstimator(CallbackSupportMixin, BaseEstimator):
                 f"{self.optimizer!r}: the l1 part of the penalty is not smooth, and "
                 "L-BFGS needs a smooth objective. Use penalty='l2' or None, or a "
                 "first-order optimizer, whose proximal step handles the l1 part."
-            )
-        if is_dask_collection(X):
-            raise TypeError(
-                f"optimizer={self.optimizer!r} does not take Dask input: L-BFGS runs "
-                "in memory on one machine (scipy.optimize). Compute the array first "
-                "(X.compute()) if it fits in memory, or choose a first-order optimizer "
-                "('gd' computes the full-batch gradient over the blocks)."
             )
 
     def _prepare_fit(self, X, y, sample_weight=None, init=(), *, partial=False, classes=None,

@@ -31,11 +31,13 @@ fitted attributes the same way.
 import math
 import time
 import warnings
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
 import scipy
 import scipy.optimize
+from array_api_compat import is_dask_array
 from sklearn.exceptions import ConvergenceWarning
 
 from ._array_api import array_device, issparse, namespace, to_numpy
@@ -259,7 +261,14 @@ def lbfgs_train(data, progress, config, *, max_fun, callbacks=None, check_input=
     if data.weight_sum == 0:
         return progress
     layout = Layout.of(progress.params)
-    objective = Objective(config, host_float64(data), layout, check_input)
+    if is_dask_array(data.X):  # each evaluation an all-reduce over the blocks (see _dask)
+        from . import _dask
+
+        config = replace(config, model=config.model._replace(loss_and_grad=_dask._AllReduced(
+            _dask.Blocks.of(data), config.model.loss_and_grad)))
+    else:
+        data = host_float64(data)
+    objective = Objective(config, data, layout, check_input)
     iterations = Iterations(objective, config, callbacks)
     outcome = _minimize(iterations, layout.pack(_on_host(progress.params)), config, max_fun)
     flat = _finite_result(objective, outcome, config)

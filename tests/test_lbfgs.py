@@ -225,12 +225,23 @@ def test_partial_fit_and_l1_penalties_are_clear_errors(Estimator, regression, bi
     _small(Estimator, penalty=None, max_iter=5, tol=None).fit(X, y)  # smooth: fine
 
 
-def test_dask_input_is_a_clear_error(regression):
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_dask_input_equals_the_in_memory_fit(Estimator, regression, binary):
+    # each evaluation of the objective and its gradient: an all-reduce over the blocks
     da = pytest.importorskip("dask.array")
-    X, y = regression
-    with pytest.raises(TypeError, match="optimizer='lbfgs' does not take Dask input"):
-        GradientRegressor(optimizer="lbfgs").fit(da.from_array(X, chunks=40),
-                                                 da.from_array(y, chunks=40))
+    X, y = _data_for(Estimator, regression, binary)
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    params = dict(optimizer="lbfgs", max_iter=15, random_state=0)
+    if "MLP" in Estimator.__name__:
+        params["hidden_layer_sizes"] = (5,)
+    in_memory = Estimator(**params).fit(X, y, sample_weight=sw)
+    on_blocks = Estimator(**params).fit(*(da.from_array(a, chunks=40) for a in (X, y)),
+                                        sample_weight=da.from_array(sw, chunks=40))
+    assert on_blocks.n_iter_ == in_memory.n_iter_
+    assert_allclose(on_blocks.loss_curve_, in_memory.loss_curve_, rtol=1e-10)
+    for got, want in zip(on_blocks._params_from_attributes(np),
+                         in_memory._params_from_attributes(np)):
+        assert_allclose(np.asarray(got.coef), want.coef, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "many"])
