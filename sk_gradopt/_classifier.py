@@ -3,7 +3,7 @@
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from ._docstrings import (FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL,
+from ._docstrings import (CLASS_VAL, FIT_INTERCEPT, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL,
                           with_sections)
 from ._linear import BaseLinearGradientEstimator
 from ._losses import CLASSIFICATION_LOSSES
@@ -126,7 +126,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @with_sections(X_VAL=X_VAL)
+    @with_sections(X_VAL=X_VAL, CLASS_VAL=CLASS_VAL)
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None, *,
             X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model with the chosen optimizer for up to ``max_iter`` epochs.
@@ -146,11 +146,7 @@ class GradientClassifier(ClassificationMixin, ClassifierMixin, BaseLinearGradien
         intercept_init : array of shape (n_classes,), default=None
             Initial intercepts (zeros by default).
         {X_VAL}
-        y_val : array of shape (n_val,), default=None
-            The class labels of ``X_val``: classes seen in ``y``.
-        sample_weight_val : array of shape (n_val,), default=None
-            Non-negative weights of the validation samples (``class_weight`` is not
-            applied to them).
+        {CLASS_VAL}
 
         Returns
         -------

@@ -268,6 +268,15 @@ X_val : array of shape (n_val, n_features), default=None
             ``transform_input=["X_val"]``."""
 
 
+#: ``y_val`` and ``sample_weight_val`` of the classifiers' ``fit``.
+CLASS_VAL = """\
+y_val : array of shape (n_val,), default=None
+            The class labels of ``X_val``: classes seen in ``y``.
+        sample_weight_val : array of shape (n_val,), default=None
+            Non-negative weights of the validation samples (``class_weight`` is not
+            applied to them)."""
+
+
 def with_sections(**sections):
     """Decorate a method: its docstring's ``{NAME}`` markers become the shared sections."""
 

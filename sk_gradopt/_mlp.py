@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseGradientEstimator
-from ._docstrings import FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL, with_sections
+from ._docstrings import CLASS_VAL, FITTED_ATTRIBUTES, OPTIMIZER_PARAMETERS, X_VAL, with_sections
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ._models import ACTIVATIONS, init_mlp, mlp_model
 from ._reprs import plain_repr
@@ -430,7 +430,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         return "logistic" if n_outputs == 1 else "softmax"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @with_sections(X_VAL=X_VAL)
+    @with_sections(X_VAL=X_VAL, CLASS_VAL=CLASS_VAL)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
             sample_weight_val=None):
         """Fit the network with the chosen optimizer for up to ``max_iter`` epochs.
@@ -445,11 +445,7 @@ class GradientMLPClassifier(ClassificationMixin, ClassifierMixin, BaseGradientML
         sample_weight : array of shape (n_samples,), default=None
             Non-negative weights of the samples.
         {X_VAL}
-        y_val : array of shape (n_val,), default=None
-            The class labels of ``X_val``: classes seen in ``y``.
-        sample_weight_val : array of shape (n_val,), default=None
-            Non-negative weights of the validation samples (``class_weight`` is not
-            applied to them).
+        {CLASS_VAL}
 
         Returns
         -------
